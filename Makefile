@@ -1,0 +1,39 @@
+# Two commands for a newcomer: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+FLASK := $(BIN)/flask --app wsgi
+
+.PHONY: run test test-postgres test-browser install translations lint clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP) translations
+
+translations: $(STAMP)
+	$(BIN)/pybabel compile -q -d portal/translations 2>/dev/null || true
+
+run: install
+	$(FLASK) db upgrade
+	$(FLASK) seed-demo
+	$(BIN)/python -m portal.run
+
+test: install
+	$(BIN)/python -m pytest -q -m "not browser" $(PYTEST_ARGS)
+
+test-postgres: install
+	PORTAL_TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres $(BIN)/python -m pytest -q -m "not browser" $(PYTEST_ARGS)
+
+test-browser: install
+	$(BIN)/python -m pytest -q -m browser $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check portal tests
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

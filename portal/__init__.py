@@ -1,0 +1,85 @@
+"""eFaktura B2C portal: issuer agreement, consumer consent with BankID, and delivery."""
+from __future__ import annotations
+
+import importlib
+import logging
+
+from flask import Flask, render_template, request, session
+from flask_babel import Babel
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from portal import db
+from portal.config import flask_settings, instance_path, load_config
+
+csrf = CSRFProtect()
+babel = Babel()
+
+LOCALES = ("nb", "en")
+
+# Blueprints as "module:attribute"; each feature package registers its own.
+BLUEPRINTS = [
+    "portal.web:bp",
+]
+
+
+def select_locale() -> str:
+    chosen = request.args.get("lang")
+    if chosen in LOCALES:
+        session["lang"] = chosen
+        return chosen
+    saved = session.get("lang")
+    if saved in LOCALES:
+        return saved
+    return "nb"
+
+
+def create_app(config: dict | None = None) -> Flask:
+    cfg = load_config(config)
+    app = Flask(
+        __name__,
+        template_folder="../templates",
+        static_folder="../static",
+        instance_path=str(instance_path()),
+    )
+    app.config.update(flask_settings(cfg))
+    app.config["PORTAL"] = cfg
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = "translations"
+
+    db.init_app(app, engine=(config or {}).get("ENGINE"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+
+    from portal import auth, filters
+
+    auth.init_app(app)
+    filters.init_app(app)
+
+    for ref in BLUEPRINTS:
+        module_name, _, attr = ref.partition(":")
+        app.register_blueprint(getattr(importlib.import_module(module_name), attr))
+
+    _register_error_pages(app)
+
+    from portal import cli
+
+    cli.init_app(app)
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return app
+
+
+def _register_error_pages(app: Flask) -> None:
+    def render_error(status: int):
+        return render_template("errors/error.html", status=status), status
+
+    @app.errorhandler(CSRFError)
+    def _csrf(_e):
+        return render_template("errors/error.html", status=400, csrf=True), 400
+
+    for status in (400, 403, 404, 405, 413, 429):
+        app.register_error_handler(status, lambda _e, s=status: render_error(s))
+
+    @app.errorhandler(500)
+    def _server_error(_e):
+        db.session.rollback()
+        return render_error(500)

@@ -1,0 +1,57 @@
+"""Template filters: money in øre, dates in Europe/Oslo, masked numbers."""
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+from flask_babel import get_locale
+
+OSLO = ZoneInfo("Europe/Oslo")
+
+
+def money(ore: int | None) -> str:
+    if ore is None:
+        return ""
+    sign = "-" if ore < 0 else ""
+    kroner, rest = divmod(abs(int(ore)), 100)
+    if str(get_locale() or "nb") == "en":
+        return f"{sign}NOK {kroner:,}.{rest:02d}"
+    grouped = f"{kroner:,}".replace(",", "\u00a0")
+    return f"{sign}{grouped},{rest:02d}\u00a0kr"
+
+
+def local_time(value: dt.datetime | None, fmt: str = "%d.%m.%Y %H:%M") -> str:
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(OSLO).strftime(fmt)
+
+
+def local_date(value: dt.date | dt.datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return local_time(value, "%d.%m.%Y")
+    return value.strftime("%d.%m.%Y")
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_filter(money, "money")
+    app.add_template_filter(local_time, "local_time")
+    app.add_template_filter(local_date, "local_date")
+
+    @app.context_processor
+    def _globals():
+        from portal.identifiers import format_account_number, format_mobile, format_org_number, mask_mobile
+
+        return {
+            "current_locale": str(get_locale() or "nb"),
+            "format_account_number": format_account_number,
+            "format_mobile": format_mobile,
+            "format_org_number": format_org_number,
+            "mask_mobile": mask_mobile,
+            "dev_tools": app.config["PORTAL"]["DEV_TOOLS"],
+            "url_map_endpoints": app.view_functions.keys(),
+        }

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Numeric, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.contacts.models import Contact
+from portal.db import Base, utcnow
+from portal.invoices.states import Channel, InvoiceState
+from portal.issuers.models import Issuer, _enum
+
+
+class Invoice(Base):
+    __tablename__ = "invoices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issuer_id: Mapped[int] = mapped_column(ForeignKey("issuers.id"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
+    number: Mapped[str] = mapped_column(String(30))
+    issue_date: Mapped[dt.date]
+    due_date: Mapped[dt.date]
+    kid: Mapped[str] = mapped_column(String(25))
+    account_number: Mapped[str] = mapped_column(String(11))
+    net_ore: Mapped[int] = mapped_column(BigInteger)
+    vat_ore: Mapped[int] = mapped_column(BigInteger)
+    total_ore: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[InvoiceState] = mapped_column(_enum(InvoiceState, "invoice_state"))
+    channel: Mapped[Channel | None] = mapped_column(_enum(Channel, "delivery_channel"))
+    failure_reason: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    issued_at: Mapped[dt.datetime | None]
+    held_until: Mapped[dt.datetime | None]
+    delivered_at: Mapped[dt.datetime | None]
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    version: Mapped[int] = mapped_column(default=1)
+
+    issuer: Mapped[Issuer] = relationship()
+    contact: Mapped[Contact] = relationship()
+    lines: Mapped[list[InvoiceLine]] = relationship(
+        back_populates="invoice", order_by="InvoiceLine.position", cascade="all, delete-orphan"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        UniqueConstraint("issuer_id", "number", name="uq_invoices_issuer_number"),
+        # Sent documents: newest first per issuer, optionally by state / channel / contact.
+        Index("ix_invoices_issuer_created", "issuer_id", "created_at", "id"),
+        Index("ix_invoices_issuer_state_created", "issuer_id", "state", "created_at", "id"),
+        Index("ix_invoices_issuer_channel_created", "issuer_id", "channel", "created_at", "id"),
+        Index("ix_invoices_issuer_contact_created", "issuer_id", "contact_id", "created_at", "id"),
+        Index("ix_invoices_contact_state", "contact_id", "state"),
+    )
+
+
+class InvoiceLine(Base):
+    __tablename__ = "invoice_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int]
+    description: Mapped[str] = mapped_column(String(300))
+    quantity: Mapped[Decimal] = mapped_column(Numeric(12, 3))
+    unit_price_ore: Mapped[int] = mapped_column(BigInteger)
+    vat_rate_percent: Mapped[int]
+    line_net_ore: Mapped[int] = mapped_column(BigInteger)
+    line_vat_ore: Mapped[int] = mapped_column(BigInteger)
+
+    invoice: Mapped[Invoice] = relationship(back_populates="lines")

@@ -1,0 +1,209 @@
+"""Invoices: creating, issuing (routing), and every later change of their delivery state."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal import events
+from portal.agreements import services as agreements
+from portal.agreements.states import AgreementState
+from portal.contacts.models import Contact
+from portal.contacts.rules import can_receive_efaktura
+from portal.db import utcnow
+from portal.delivery.models import OutboxKind
+from portal.delivery.outbox import cancel_pending, enqueue
+from portal.events import Actor
+from portal.invoices.models import Invoice, InvoiceLine
+from portal.invoices.states import Channel, InvoiceAction, InvoiceState, next_state
+from portal.issuers.models import Issuer
+
+
+@dataclass(frozen=True)
+class LineInput:
+    description: str
+    quantity: Decimal
+    unit_price_ore: int  # excluding VAT
+    vat_rate_percent: int
+
+
+def _round_ore(value: Decimal) -> int:
+    return int(value.quantize(Decimal("1"), rounding=ROUND_HALF_UP))
+
+
+def create_invoice(sess: Session, issuer: Issuer, contact: Contact, *, number: str, issue_date: dt.date,
+                   due_date: dt.date, kid: str, account_number: str, lines: list[LineInput],
+                   actor: Actor) -> Invoice:
+    """A draft invoice with its lines; totals are computed here, in øre."""
+    if contact.issuer_id != issuer.id:
+        raise ValueError("contact belongs to another issuer")
+    inv = Invoice(issuer_id=issuer.id, contact_id=contact.id, number=number, issue_date=issue_date,
+                  due_date=due_date, kid=kid, account_number=account_number, net_ore=0, vat_ore=0,
+                  total_ore=0, state=InvoiceState.DRAFT, created_by=actor.label)
+    net = vat = 0
+    for pos, line in enumerate(lines, start=1):
+        line_net = _round_ore(line.quantity * line.unit_price_ore)
+        line_vat = _round_ore(Decimal(line_net) * line.vat_rate_percent / 100)
+        inv.lines.append(InvoiceLine(position=pos, description=line.description, quantity=line.quantity,
+                                     unit_price_ore=line.unit_price_ore,
+                                     vat_rate_percent=line.vat_rate_percent,
+                                     line_net_ore=line_net, line_vat_ore=line_vat))
+        net += line_net
+        vat += line_vat
+    inv.net_ore, inv.vat_ore, inv.total_ore = net, vat, net + vat
+    sess.add(inv)
+    sess.flush()
+    events.record(sess, actor, "invoice", inv.id, "create", to_state=inv.state.value,
+                  issuer_id=issuer.id, contact_id=contact.id, invoice_id=inv.id)
+    return inv
+
+
+def _move(sess: Session, inv: Invoice, action: InvoiceAction, actor: Actor, *, channel: Channel | None = None,
+          data: dict | None = None) -> None:
+    before = inv.state
+    inv.state = next_state(before, action)
+    if channel is not None:
+        inv.channel = channel
+    payload = dict(data or {})
+    if inv.channel is not None:
+        payload.setdefault("channel", inv.channel.value)
+    events.record(sess, actor, "invoice", inv.id, action.value, from_state=before.value,
+                  to_state=inv.state.value, issuer_id=inv.issuer_id, contact_id=inv.contact_id,
+                  invoice_id=inv.id, data=payload)
+
+
+def fallback_channel(contact: Contact) -> Channel:
+    """Without eFaktura: e-mail with the PDF when the contact has an address, else post."""
+    return Channel.EMAIL if contact.email else Channel.POST
+
+
+def _enqueue_delivery(sess: Session, inv: Invoice, channel: Channel) -> None:
+    attempt = inv.version  # a retried delivery gets a new key; a repeated one does not
+    common = {"issuer_id": inv.issuer_id, "contact_id": inv.contact_id, "invoice_id": inv.id}
+    if channel is Channel.NETTBANK:
+        enqueue(sess, OutboxKind.NETTBANK, f"invoice:{inv.id}:nettbank:{attempt}",
+                {"invoice_id": inv.id}, **common)
+    elif channel is Channel.EMAIL:
+        enqueue(sess, OutboxKind.EMAIL, f"invoice:{inv.id}:email:{attempt}",
+                {"invoice_id": inv.id, "purpose": "invoice"}, **common)
+    else:
+        enqueue(sess, OutboxKind.POST, f"invoice:{inv.id}:post:{attempt}", {"invoice_id": inv.id}, **common)
+
+
+def issue_invoice(sess: Session, inv: Invoice, actor: Actor) -> Invoice:
+    """Route a draft invoice (SPEC flow D):
+
+    1. active eFaktura agreement -> nettbank now;
+    2. no answer yet -> held, the consumer is asked once (SMS + e-mail), deadline set;
+    3. declined / stopped / cannot receive eFaktura -> e-mail with PDF, or post.
+    """
+    contact = inv.contact
+    issuer = inv.issuer
+    inv.issued_at = utcnow()
+    agreement = agreements.agreement_for(sess, contact)
+    state = agreement.state if agreement else None
+    eligible = can_receive_efaktura(contact, issuer)
+
+    if eligible and state is AgreementState.ACTIVE and agreement.consumer_id is not None:
+        _move(sess, inv, InvoiceAction.ISSUE, actor, channel=Channel.NETTBANK, data={"route": "agreement"})
+        _enqueue_delivery(sess, inv, Channel.NETTBANK)
+    elif eligible and (state is AgreementState.REQUESTED or agreements.can_request(agreement)):
+        if state is not AgreementState.REQUESTED:
+            agreements.request_consent(sess, contact, actor, trigger="invoice")
+        _hold(sess, inv, actor)
+    else:
+        channel = fallback_channel(contact)
+        reason = "declined" if state in (AgreementState.DECLINED, AgreementState.STOPPED) else "not_eligible"
+        _move(sess, inv, InvoiceAction.ISSUE, actor, channel=channel, data={"route": reason})
+        _enqueue_delivery(sess, inv, channel)
+    sess.flush()
+    return inv
+
+
+def _hold(sess: Session, inv: Invoice, actor: Actor) -> None:
+    seconds = int(current_app.config["PORTAL"]["CONSENT_DEADLINE_SECONDS"])
+    inv.held_until = utcnow() + dt.timedelta(seconds=seconds)
+    _move(sess, inv, InvoiceAction.HOLD, actor, data={"held_until": inv.held_until.isoformat()})
+    enqueue(sess, OutboxKind.CONSENT_DEADLINE, f"invoice:{inv.id}:deadline", {"invoice_id": inv.id},
+            issuer_id=inv.issuer_id, contact_id=inv.contact_id, invoice_id=inv.id,
+            available_at=inv.held_until)
+
+
+def held_for_contact(sess: Session, contact_id: int) -> list[Invoice]:
+    return list(sess.scalars(select(Invoice).where(Invoice.contact_id == contact_id,
+                                                   Invoice.state == InvoiceState.HELD)
+                             .order_by(Invoice.id)))
+
+
+def release_held(sess: Session, inv: Invoice, actor: Actor, *, reason: str) -> Channel:
+    """Leave the hold: to nettbank when the agreement is active, else e-mail or post.
+
+    Raises InvalidTransition when the invoice is no longer held (the other side of a race won)."""
+    agreement = agreements.agreement_for(sess, inv.contact)
+    if agreement is not None and agreement.state is AgreementState.ACTIVE and agreement.consumer_id:
+        channel = Channel.NETTBANK
+    else:
+        channel = fallback_channel(inv.contact)
+    _move(sess, inv, InvoiceAction.RELEASE, actor, channel=channel, data={"reason": reason})
+    cancel_pending(sess, OutboxKind.CONSENT_DEADLINE, invoice_id=inv.id)
+    _enqueue_delivery(sess, inv, channel)
+    sess.flush()
+    return channel
+
+
+def deadline_passed(sess: Session, invoice_id: int) -> bool:
+    """The consent deadline of a held invoice has come. Returns whether it was released."""
+    inv = sess.get(Invoice, invoice_id)
+    if inv is None or inv.state is not InvoiceState.HELD:
+        return False
+    release_held(sess, inv, events.SYSTEM, reason="consent_deadline")
+    return True
+
+
+def mark_delivered(sess: Session, inv: Invoice, *, detail: dict | None = None) -> None:
+    _move(sess, inv, InvoiceAction.DELIVER, events.SYSTEM, data=detail)
+    inv.delivered_at = utcnow()
+    inv.failure_reason = None
+    sess.flush()
+
+
+def mark_failed(sess: Session, inv: Invoice, reason: str) -> None:
+    _move(sess, inv, InvoiceAction.FAIL, events.SYSTEM, data={"reason": reason})
+    inv.failure_reason = reason[:500]
+    sess.flush()
+
+
+def retry(sess: Session, inv: Invoice, actor: Actor) -> None:
+    """Try a failed delivery again, on the channel it failed on (support, after fixing the cause)."""
+    _move(sess, inv, InvoiceAction.RETRY, actor)
+    sess.flush()  # bumps the version, so the new outbox row gets its own key
+    _enqueue_delivery(sess, inv, inv.channel)
+    sess.flush()
+
+
+def print_data(inv: Invoice):
+    """The invoice as the PDF module wants it."""
+    from portal.pdf import InvoiceLinePrint, InvoicePrint, PartyInfo
+
+    issuer, contact = inv.issuer, inv.contact
+    issuer_lines = tuple(x for x in (issuer.address_line, f"{issuer.postal_code} {issuer.city}".strip()) if x)
+    return InvoicePrint(
+        issuer=PartyInfo(issuer.name, issuer_lines, issuer.org_number),
+        customer=PartyInfo(contact.name, contact.address_lines[1:], contact.org_number),
+        invoice_number=inv.number, customer_number=contact.customer_number,
+        issue_date=inv.issue_date, due_date=inv.due_date, kid=inv.kid, account_number=inv.account_number,
+        lines=tuple(InvoiceLinePrint(ln.description, ln.quantity, ln.unit_price_ore, ln.vat_rate_percent,
+                                     ln.line_net_ore + ln.line_vat_ore) for ln in inv.lines),
+        net_ore=inv.net_ore, vat_ore=inv.vat_ore, total_ore=inv.total_ore,
+        language=contact.language if contact.language in ("nb", "en") else "nb",
+    )
+
+
+def invoice_pdf(inv: Invoice) -> bytes:
+    from portal.pdf import render_invoice_pdf
+
+    return render_invoice_pdf(print_data(inv))

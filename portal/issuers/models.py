@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_login import UserMixin
+from sqlalchemy import Enum, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.db import Base, utcnow
+from portal.issuers.states import IssuerAgreementState
+
+
+def _enum(cls, name):
+    return Enum(cls, name=name, values_callable=lambda e: [m.value for m in e],
+                native_enum=False, length=20, validate_strings=True)
+
+
+class Issuer(Base):
+    __tablename__ = "issuers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    org_number: Mapped[str] = mapped_column(String(9), unique=True)
+    address_line: Mapped[str] = mapped_column(String(200), default="")
+    postal_code: Mapped[str] = mapped_column(String(10), default="")
+    city: Mapped[str] = mapped_column(String(100), default="")
+    account_number: Mapped[str | None] = mapped_column(String(11))
+    uses_avtalegiro: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    b2c_active_since: Mapped[dt.datetime | None]
+
+    agreements: Mapped[list[IssuerAgreement]] = relationship(
+        back_populates="issuer", order_by="IssuerAgreement.id"
+    )
+
+    @property
+    def is_active(self) -> bool:
+        """May send eFaktura: the issuer agreement has been approved."""
+        return self.b2c_active_since is not None
+
+    @property
+    def pending_agreement(self) -> IssuerAgreement | None:
+        for agr in reversed(self.agreements):
+            if agr.state is IssuerAgreementState.PENDING:
+                return agr
+        return None
+
+
+class IssuerUser(UserMixin, Base):
+    __tablename__ = "issuer_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issuer_id: Mapped[int] = mapped_column(ForeignKey("issuers.id"), index=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[dt.datetime | None]
+
+    issuer: Mapped[Issuer] = relationship()
+
+    def get_id(self) -> str:  # flask-login: ids are namespaced per kind of user
+        return f"issuer:{self.id}"
+
+
+class IssuerAgreement(Base):
+    """The utstederavtale: approved once by the person the issuer names."""
+
+    __tablename__ = "issuer_agreements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issuer_id: Mapped[int] = mapped_column(ForeignKey("issuers.id"))
+    approver_name: Mapped[str] = mapped_column(String(200))
+    approver_email: Mapped[str] = mapped_column(String(254))
+    state: Mapped[IssuerAgreementState] = mapped_column(_enum(IssuerAgreementState, "issuer_agreement_state"))
+    stop_avtalegiro: Mapped[bool] = mapped_column(default=False)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("issuer_users.id"))
+    requested_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    approved_at: Mapped[dt.datetime | None]
+    link_sent_at: Mapped[dt.datetime | None]
+    version: Mapped[int] = mapped_column(default=1)
+
+    issuer: Mapped[Issuer] = relationship(back_populates="agreements")
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (Index("ix_issuer_agreements_issuer", "issuer_id", "state"),)
+
+
+

@@ -1,0 +1,21 @@
+"""Public pages: the home page that points each kind of user to their area."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template
+
+bp = Blueprint("web", __name__)
+
+
+@bp.get("/")
+def home():
+    return render_template("home.html", cfg=current_app.config["PORTAL"])
+
+
+@bp.get("/healthz")
+def healthz():
+    from sqlalchemy import text
+
+    from portal import db
+
+    db.session.execute(text("SELECT 1"))
+    return {"status": "ok"}

@@ -1,0 +1,161 @@
+"""Test set-up.
+
+The schema comes from the Alembic migrations (so every run tests them), once per
+session, in a database of the run's own: a SQLite file by default, or a fresh
+PostgreSQL database when ``PORTAL_TEST_DATABASE_URL`` names a server. Tests commit for
+real (so threads, subprocesses and the worker see what a request wrote), and every
+table is emptied after each test.
+"""
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+TEST_PG = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
+
+
+def pytest_configure(config):
+    config._portal_tmp = None
+
+
+@pytest.fixture(scope="session")
+def instance_dir(tmp_path_factory):
+    path = tmp_path_factory.mktemp("instance")
+    os.environ["PORTAL_INSTANCE_PATH"] = str(path)
+    return path
+
+
+def _postgres_database(base_url: str):
+    url = make_url(base_url).set(drivername="postgresql+psycopg")
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    name = f"portal_test_{uuid.uuid4().hex[:10]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # the run asked for PostgreSQL: never fall back silently
+        pytest.exit(f"PostgreSQL at {url.render_as_string(hide_password=True)} is not usable: {exc}", returncode=3)
+    return admin, name, url.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def database_url(instance_dir, tmp_path_factory):
+    from portal.migrate import upgrade
+
+    if TEST_PG:
+        admin, name, url = _postgres_database(TEST_PG)
+        upgrade(url)
+        yield url
+        with admin.connect() as conn:
+            conn.execute(text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"
+            ), {"n": name})
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+    else:
+        path = tmp_path_factory.mktemp("db") / "test.sqlite3"
+        url = f"sqlite:///{path}"
+        upgrade(url)
+        yield url
+
+
+@pytest.fixture(scope="session")
+def engine(database_url):
+    from portal.db import make_engine
+
+    eng = make_engine(database_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def is_postgres(database_url) -> bool:
+    return database_url.startswith("postgresql")
+
+
+def _empty_all_tables(eng) -> None:
+    from portal.models import Base
+
+    tables = [t for t in reversed(Base.metadata.sorted_tables)]
+    with eng.begin() as conn:
+        if eng.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for t in tables:
+                conn.execute(t.delete())
+
+
+TEST_SETTINGS = {
+    "ENV": "testing",
+    "SECRET_KEY": "test-secret-key-" + secrets.token_hex(8),
+    "BANKID_CLIENT_SECRET": "test-client-secret",
+    "BASE_URL": "http://localhost",
+    "SMTP_HOST": "",
+    "SMS_GATEWAY_URL": "",
+    "DEV_TOOLS": True,
+}
+
+
+@pytest.fixture
+def make_app(database_url, engine):
+    """Build an app on the test database with extra settings."""
+    from portal import create_app
+
+    def build(**overrides):
+        settings = dict(TEST_SETTINGS, DATABASE_URL=database_url, ENGINE=engine)
+        settings.update(overrides)
+        return create_app(settings)
+
+    yield build
+    _empty_all_tables(engine)
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def app_ctx(app):
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def db_session(app_ctx):
+    from portal import db
+
+    yield db.session
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+_CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    match = _CSRF.search(html)
+    assert match, "the page has no CSRF token"
+    return match.group(1)
+
+
+@pytest.fixture
+def post_form(client):
+    """GET a page, take its CSRF token, POST the form: like a browser does."""
+
+    def post(url: str, data: dict, *, page: str | None = None, follow_redirects: bool = False):
+        page_html = client.get(page or url).get_data(as_text=True)
+        payload = dict(data)
+        payload.setdefault("csrf_token", csrf_from(page_html))
+        return client.post(url, data=payload, follow_redirects=follow_redirects)
+
+    return post
