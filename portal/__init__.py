@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import logging
 
 from flask import Flask, render_template, request, session
@@ -19,6 +20,13 @@ LOCALES = ("nb", "en")
 # Blueprints as "module:attribute"; each feature package registers its own.
 BLUEPRINTS = [
     "portal.web:bp",
+    "portal.bankid.client:bp",
+    "portal.issuers.views:bp",
+    "portal.contacts.views:bp",
+    "portal.invoices.views:bp",
+    "portal.consent.views:bp",
+    "portal.delivery.views:bp",
+    "portal.support.views:bp",
 ]
 
 
@@ -56,6 +64,8 @@ def create_app(config: dict | None = None) -> Flask:
 
     for ref in BLUEPRINTS:
         module_name, _, attr = ref.partition(":")
+        if importlib.util.find_spec(module_name) is None:
+            continue
         app.register_blueprint(getattr(importlib.import_module(module_name), attr))
 
     _register_error_pages(app)

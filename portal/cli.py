@@ -39,8 +39,20 @@ def fail(message: str) -> None:
     sys.exit(2)
 
 
+# Feature packages contribute commands as a list `commands` in their cli module.
+FEATURE_CLI = ["portal.issuers.cli", "portal.delivery.cli", "portal.support.cli"]
+
+
 def init_app(app: Flask) -> None:
+    import importlib
+    import importlib.util
+
     app.cli.add_command(db_cli)
     from portal import demo
 
     app.cli.add_command(demo.seed_demo)
+    for module_name in FEATURE_CLI:
+        if importlib.util.find_spec(module_name) is None:
+            continue
+        for command in importlib.import_module(module_name).commands:
+            app.cli.add_command(command)
