@@ -1,3 +1,10 @@
-from portal import create_app
+import sys
 
-app = create_app()
+from portal import create_app
+from portal.config import ConfigError
+
+try:
+    app = create_app()
+except ConfigError as exc:
+    sys.stderr.write(f"Error: {exc}\n")
+    sys.exit(2)

@@ -5,7 +5,7 @@ import importlib
 import importlib.util
 import logging
 
-from flask import Flask, render_template, request, session
+from flask import Flask, has_request_context, render_template, request, session
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
@@ -31,6 +31,8 @@ BLUEPRINTS = [
 
 
 def select_locale() -> str:
+    if not has_request_context():
+        return "nb"  # worker and CLI; messages to a contact use force_locale
     chosen = request.args.get("lang")
     if chosen in LOCALES:
         session["lang"] = chosen

@@ -1,12 +1,104 @@
-"""Demo data for `make run`: loaded idempotently."""
+"""Demo data for `make run`, loaded idempotently: running it again changes nothing."""
 from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
 
 import click
 from flask.cli import with_appcontext
+from sqlalchemy import select
+
+DEMO_PASSWORD = "demo-passord-2026"
+ACTIVE_ORG = "923609016"
+PENDING_ORG = "974760673"
+
+DEMO_LOGINS = [
+    ("Issuer (active)", f"regnskap@fjordkraft-demo.no / {DEMO_PASSWORD}"),
+    ("Issuer (awaiting)", f"post@snekker-demo.no / {DEMO_PASSWORD}"),
+    ("Support", f"support@efaktura-demo.no / {DEMO_PASSWORD}"),
+]
+
+
+def load_demo() -> bool:
+    """Create the demo data unless it is there. Returns whether anything was created."""
+    from portal import db, events
+    from portal.agreements import services as agreements
+    from portal.auth import hash_password
+    from portal.contacts.models import Contact, ContactKind
+    from portal.db import utcnow
+    from portal.identifiers import kid_mod10
+    from portal.invoices import services as invoices
+    from portal.issuers.models import Issuer, IssuerAgreement, IssuerUser
+    from portal.issuers.states import IssuerAgreementState
+    from portal.support.models import SupportUser
+
+    sess = db.session
+    if sess.scalar(select(Issuer).where(Issuer.org_number == ACTIVE_ORG)) is not None:
+        return False
+
+    seed = events.Actor("system", None, "demo data")
+    active = Issuer(name="Fjordlys Energi AS", org_number=ACTIVE_ORG, address_line="Kaigata 4",
+                    postal_code="5015", city="Bergen", account_number="12345678903")
+    pending = Issuer(name="Snekker Hansen AS", org_number=PENDING_ORG, address_line="Verkstedveien 12",
+                     postal_code="7010", city="Trondheim", account_number="86011117947",
+                     uses_avtalegiro=True)
+    sess.add_all([active, pending])
+    sess.flush()
+    active.b2c_active_since = utcnow()
+    sess.add_all([
+        IssuerAgreement(issuer_id=active.id, approver_name="Randi Daglig Leder",
+                        approver_email="leder@fjordkraft-demo.no", state=IssuerAgreementState.APPROVED,
+                        approved_at=utcnow()),
+        IssuerAgreement(issuer_id=pending.id, approver_name="Per Hansen", approver_email="per@snekker-demo.no",
+                        state=IssuerAgreementState.PENDING),
+        IssuerUser(issuer_id=active.id, email="regnskap@fjordkraft-demo.no", name="Liv Regnskap",
+                   password_hash=hash_password(DEMO_PASSWORD)),
+        IssuerUser(issuer_id=pending.id, email="post@snekker-demo.no", name="Per Hansen",
+                   password_hash=hash_password(DEMO_PASSWORD)),
+        SupportUser(email="support@efaktura-demo.no", name="Sara Support",
+                    password_hash=hash_password(DEMO_PASSWORD)),
+    ])
+
+    def contact(issuer, number, name, **kw):
+        defaults = dict(kind=ContactKind.PERSON, access_point="B2CNO", receive_edocuments=True,
+                        address_line="Bakkeveien 2", postal_code="5003", city="Bergen", language="nb")
+        defaults.update(kw)
+        c = Contact(issuer_id=issuer.id, customer_number=number, name=name, **defaults)
+        sess.add(c)
+        sess.flush()
+        return c
+
+    kari = contact(active, "10001", "Kari Nordmann", mobile="+4791234567", email="kari@example.no")
+    ola = contact(active, "10002", "Ola Nordmann", mobile="+4741234567", email="ola@example.no")
+    ase = contact(active, "10003", "Åse Øvrebø", mobile="+4792345678", email=None)
+    firma = contact(active, "20001", "Byggmester Berg AS", kind=ContactKind.COMPANY, org_number="971526920",
+                    access_point="EHF", receive_edocuments=False, mobile=None, email="faktura@berg-demo.no")
+    per = contact(pending, "501", "Per Persen", mobile="+4793456789", email="per.persen@example.no")
+    # An agreement from the pending issuer's earlier third-party arrangement: activation ends it.
+    agreements.import_third_party(sess, per, seed)
+
+    today = dt.date.today()
+
+    def invoice(issuer, c, number, amount_ore, text):
+        inv = invoices.create_invoice(
+            sess, issuer, c, number=number, issue_date=today, due_date=today + dt.timedelta(days=14),
+            kid=kid_mod10("".join(ch for ch in f"{c.customer_number}{number}" if ch.isdigit())), account_number=issuer.account_number,
+            lines=[invoices.LineInput(text, Decimal("1"), amount_ore, 25)], actor=seed)
+        invoices.issue_invoice(sess, inv, seed)
+        return inv
+
+    invoice(active, kari, "2026-0001", 89900, "Strøm oktober")  # held: Kari is asked to consent
+    invoice(active, ase, "2026-0002", 45000, "Strøm oktober")  # held: Åse has no e-mail (post fallback)
+    invoice(active, firma, "2026-0003", 1250000, "Byggstrøm oktober")  # company: e-mail
+    invoice(pending, per, "501-1", 320000, "Kjøkkenbenk")  # issuer not active: e-mail
+    del ola  # registered, not yet invoiced
+    sess.commit()
+    return True
 
 
 @click.command("seed-demo")
 @with_appcontext
 def seed_demo() -> None:
     """Load demo issuers, users, contacts and invoices (safe to run again)."""
-    click.echo("Demo data: nothing to load yet.")
+    created = load_demo()
+    click.echo("Demo data loaded." if created else "Demo data already present; nothing changed.")

@@ -1,0 +1,51 @@
+"""`make run`: start the portal, the simulated BankID and the worker, and say where they are."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from portal.config import ConfigError, load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def banner(cfg: dict) -> str:
+    base = cfg["BASE_URL"]
+    from portal.demo import DEMO_LOGINS
+
+    lines = [
+        "",
+        "eFaktura B2C is starting (SQLite, development mailbox, simulated BankID, worker).",
+        "",
+        f"  Portal (home)           {base}/",
+        f"  Issuer area             {base}/utsteder/",
+        f"  Consumer nettbank       {base}/nettbank",
+        f"  Support area            {base}/kundestotte/",
+        f"  Development mailbox     {base}/dev/postkasse",
+        f"  Simulated BankID        {cfg['BANKID_ISSUER']}/.well-known/openid-configuration",
+        "",
+        "  Demo logins:",
+    ]
+    lines += [f"    {role:<22}{who}" for role, who in DEMO_LOGINS]
+    lines += ["", "  BankID test persons are listed in docs/bankid.md and on the BankID login page.",
+              "  Stop with Ctrl+C.", ""]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    try:
+        cfg = load_config()
+    except ConfigError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 2
+    print(banner(cfg), flush=True)
+    os.chdir(ROOT)
+    honcho = ROOT / ".venv" / "bin" / "honcho"
+    cmd = [str(honcho), "start", "-f", str(ROOT / "Procfile")]
+    os.execv(cmd[0], cmd)
+    return 0  # not reached
+
+
+if __name__ == "__main__":
+    sys.exit(main())
