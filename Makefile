@@ -24,10 +24,11 @@ run: install
 	$(BIN)/python -m portal.run
 
 test: install
-	$(BIN)/python -m pytest -q -m "not browser" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 test-postgres: install
-	PORTAL_TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres $(BIN)/python -m pytest -q -m "not browser" $(PYTEST_ARGS)
+	PORTAL_TEST_DATABASE_URL=$${PORTAL_TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres} \
+		$(BIN)/python -m pytest -q -m "not browser" $(PYTEST_ARGS)
 
 test-browser: install
 	$(BIN)/python -m pytest -q -m browser $(PYTEST_ARGS)
