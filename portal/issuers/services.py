@@ -1,0 +1,282 @@
+"""Issuer accounts, B2C activation and the issuer agreement (SPEC flows A and B)."""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from flask import current_app, render_template
+from flask_babel import force_locale
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from portal import events
+from portal.agreements import services as agreements
+from portal.agreements.models import EFakturaAgreement
+from portal.agreements.states import AgreementState
+from portal.auth import hash_password, verify_password
+from portal.contacts.models import Contact
+from portal.db import utcnow
+from portal.delivery.models import OutboxKind, OutboxMessage
+from portal.delivery.outbox import enqueue
+from portal.events import Actor
+from portal.invoices.models import Invoice
+from portal.issuers.models import Issuer, IssuerAgreement, IssuerUser
+from portal.issuers.states import IssuerAgreementAction, IssuerAgreementState, next_state
+from portal.tokens import LinkError, LinkProblem, Purpose, make_token, mark_used, read_token
+
+APPROVER_PATH = "/utstederavtale/"
+MIN_PASSWORD_LENGTH = 10
+
+
+class SignupError(Exception):
+    """Sign-up refused; ``field`` names the input that is wrong."""
+
+    def __init__(self, field: str, message):
+        super().__init__(str(message))
+        self.field = field
+        self.message = message
+
+
+def staff_actor(user: IssuerUser) -> Actor:
+    return Actor("issuer_user", user.id, user.name or user.email)
+
+
+def normalize_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def create_issuer(sess: Session, *, name: str, org_number: str, admin_name: str, email: str,
+                  password: str, account_number: str | None = None,
+                  uses_avtalegiro: bool = False) -> IssuerUser:
+    """A new issuer with its first staff user. Inputs are already validated in form;
+    uniqueness of the organisation number and the e-mail is checked here."""
+    from flask_babel import lazy_gettext as _l
+
+    email = normalize_email(email)
+    if sess.scalar(select(Issuer.id).where(Issuer.org_number == org_number)) is not None:
+        raise SignupError("org_number", _l("Det finnes allerede en bedrift med dette organisasjonsnummeret."))
+    if sess.scalar(select(IssuerUser.id).where(IssuerUser.email == email)) is not None:
+        raise SignupError("email", _l("Det finnes allerede en bruker med denne e-postadressen. Logg inn i stedet."))
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise SignupError("password", _l("Passordet må ha minst 10 tegn."))
+    issuer = Issuer(name=name.strip(), org_number=org_number, account_number=account_number or None,
+                    uses_avtalegiro=uses_avtalegiro)
+    sess.add(issuer)
+    sess.flush()
+    user = IssuerUser(issuer_id=issuer.id, email=email, name=admin_name.strip(),
+                      password_hash=hash_password(password))
+    sess.add(user)
+    sess.flush()
+    events.record(sess, staff_actor(user), "issuer", issuer.id, "create", issuer_id=issuer.id,
+                  data={"user_id": user.id})
+    return user
+
+
+def authenticate(sess: Session, email: str, password: str) -> IssuerUser | None:
+    """The user when e-mail and password match; None otherwise (same work either way)."""
+    user = sess.scalar(select(IssuerUser).where(IssuerUser.email == normalize_email(email)))
+    if not verify_password(user.password_hash if user else None, password or ""):
+        return None
+    return user
+
+
+# ---------------------------------------------------------------------------------------------
+# Dashboard
+# ---------------------------------------------------------------------------------------------
+
+def invoice_counts(sess: Session, issuer_id: int) -> dict[str, int]:
+    rows = sess.execute(select(Invoice.state, func.count()).where(Invoice.issuer_id == issuer_id)
+                        .group_by(Invoice.state)).all()
+    counts = {state.value: n for state, n in rows}
+    counts["contacts"] = sess.scalar(select(func.count()).select_from(Contact)
+                                     .where(Contact.issuer_id == issuer_id)) or 0
+    counts["agreements_active"] = sess.scalar(
+        select(func.count()).select_from(EFakturaAgreement).where(
+            EFakturaAgreement.issuer_id == issuer_id,
+            EFakturaAgreement.state == AgreementState.ACTIVE)) or 0
+    return counts
+
+
+# ---------------------------------------------------------------------------------------------
+# B2C activation
+# ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ActivationPreview:
+    """What approving the issuer agreement will do to this issuer."""
+
+    third_party_agreements: int  # active agreements from an earlier arrangement that end
+    consumers_asked_again: int  # distinct contacts who must consent again
+    uses_avtalegiro: bool
+
+
+def activation_preview(sess: Session, issuer: Issuer) -> ActivationPreview:
+    where = (EFakturaAgreement.issuer_id == issuer.id, EFakturaAgreement.source == "third_party",
+             EFakturaAgreement.state == AgreementState.ACTIVE)
+    n_agreements = sess.scalar(select(func.count()).select_from(EFakturaAgreement).where(*where)) or 0
+    n_contacts = sess.scalar(select(func.count(func.distinct(EFakturaAgreement.contact_id))).where(*where)) or 0
+    return ActivationPreview(n_agreements, n_contacts, bool(issuer.uses_avtalegiro))
+
+
+class ActivationError(Exception):
+    def __init__(self, message):
+        super().__init__(str(message))
+        self.message = message
+
+
+def _agreement_move(sess: Session, agr: IssuerAgreement, action: IssuerAgreementAction, actor: Actor,
+                    data: dict | None = None) -> None:
+    before = agr.state
+    agr.state = next_state(before, action)
+    events.record(sess, actor, "issuer_agreement", agr.id, action.value,
+                  from_state=before.value if before else None, to_state=agr.state.value,
+                  issuer_id=agr.issuer_id, data=data)
+
+
+def request_activation(sess: Session, issuer: Issuer, user: IssuerUser, *, approver_name: str,
+                       approver_email: str, stop_avtalegiro: bool) -> IssuerAgreement:
+    """Ask the named person to approve the issuer agreement; a pending request is withdrawn."""
+    from flask_babel import lazy_gettext as _l
+
+    if issuer.is_active:
+        raise ActivationError(_l("B2C er allerede aktivert for denne bedriften."))
+    if issuer.uses_avtalegiro and not stop_avtalegiro:
+        raise ActivationError(_l("Du må velge å stoppe AvtaleGiro for å aktivere eFaktura B2C."))
+    actor = staff_actor(user)
+    old = issuer.pending_agreement
+    if old is not None:
+        _agreement_move(sess, old, IssuerAgreementAction.WITHDRAW, actor, data={"reason": "replaced"})
+    agr = IssuerAgreement(issuer_id=issuer.id, approver_name=approver_name.strip(),
+                          approver_email=normalize_email(approver_email),
+                          state=next_state(None, IssuerAgreementAction.REQUEST),
+                          stop_avtalegiro=bool(stop_avtalegiro and issuer.uses_avtalegiro),
+                          requested_by_id=user.id, requested_at=utcnow())
+    sess.add(agr)
+    issuer.agreements.append(agr)
+    sess.flush()
+    preview = activation_preview(sess, issuer)
+    events.record(sess, actor, "issuer_agreement", agr.id, IssuerAgreementAction.REQUEST.value,
+                  to_state=agr.state.value, issuer_id=issuer.id,
+                  data={"approver": agr.approver_email, "third_party_agreements": preview.third_party_agreements,
+                        "stop_avtalegiro": agr.stop_avtalegiro})
+    send_approver_link(sess, agr, actor)
+    return agr
+
+
+def approver_url(token: str) -> str:
+    return current_app.config["PORTAL"]["BASE_URL"] + APPROVER_PATH + token
+
+
+def send_approver_link(sess: Session, agr: IssuerAgreement, actor: Actor) -> OutboxMessage:
+    """One e-mail with a fresh signed link; every sending has its own outbox key."""
+    from flask_babel import lazy_gettext as _l
+
+    if agr.state is not IssuerAgreementState.PENDING:
+        raise ActivationError(_l("Utstederavtalen venter ikke på godkjenning, så lenken kan ikke sendes."))
+    prefix = f"issuer-agreement:{agr.id}:"
+    sent_before = sess.scalar(select(func.count()).select_from(OutboxMessage)
+                              .where(OutboxMessage.idempotency_key.like(prefix + "%"))) or 0
+    n = sent_before + 1
+    token = make_token(Purpose.APPROVER, {"ia": agr.id})
+    issuer = agr.issuer
+    preview = activation_preview(sess, issuer)
+    max_days = int(current_app.config["PORTAL"]["APPROVER_LINK_MAX_AGE"]) // 86400
+    ctx = {"issuer": issuer, "agreement": agr, "url": approver_url(token), "preview": preview,
+           "days": max_days}
+    with force_locale("nb"):
+        subject = render_template("messages/approver_email_subject.txt", **ctx).strip()
+        text = render_template("messages/approver_email.txt", **ctx)
+        html = render_template("messages/approver_email.html", **ctx)
+    msg = enqueue(sess, OutboxKind.EMAIL, prefix + str(n),
+                  {"to": agr.approver_email, "subject": subject, "text": text, "html": html,
+                   "purpose": "issuer_agreement"}, issuer_id=issuer.id)
+    agr.link_sent_at = utcnow()
+    events.record(sess, actor, "issuer_agreement", agr.id, "link_sent", issuer_id=issuer.id,
+                  data={"to": agr.approver_email, "sending": n})
+    sess.flush()
+    return msg
+
+
+def resend_approver_link(sess: Session, issuer: Issuer, user: IssuerUser) -> OutboxMessage:
+    from flask_babel import lazy_gettext as _l
+
+    agr = issuer.pending_agreement
+    if agr is None:
+        raise ActivationError(_l("Ingen utstederavtale venter på godkjenning."))
+    return send_approver_link(sess, agr, staff_actor(user))
+
+
+class ApproverLinkProblem(enum.Enum):
+    EXPIRED = "expired"
+    USED = "used"
+    INVALID = "invalid"
+    WITHDRAWN = "withdrawn"
+    APPROVED = "approved"  # a link of an agreement already approved through another link
+
+
+class ApproverLinkError(Exception):
+    def __init__(self, problem: ApproverLinkProblem, agreement: IssuerAgreement | None = None):
+        super().__init__(problem.value)
+        self.problem = problem
+        self.agreement = agreement
+
+
+def _agreement_from(sess: Session, payload: dict | None) -> IssuerAgreement | None:
+    ia = (payload or {}).get("ia")
+    return sess.get(IssuerAgreement, ia) if isinstance(ia, int) else None
+
+
+def check_approver_link(sess: Session, token: str):
+    """The link and its pending agreement, or ApproverLinkError saying what is wrong."""
+    try:
+        link = read_token(sess, Purpose.APPROVER, token)
+    except LinkError as exc:
+        agr = _agreement_from(sess, exc.payload)
+        problem = {LinkProblem.EXPIRED: ApproverLinkProblem.EXPIRED, LinkProblem.USED: ApproverLinkProblem.USED,
+                   }.get(exc.problem, ApproverLinkProblem.INVALID)
+        if problem is ApproverLinkProblem.EXPIRED and agr is not None and agr.state is IssuerAgreementState.WITHDRAWN:
+            problem = ApproverLinkProblem.WITHDRAWN
+        raise ApproverLinkError(problem, agr) from None
+    agr = _agreement_from(sess, link.payload)
+    if agr is None:
+        raise ApproverLinkError(ApproverLinkProblem.INVALID)
+    if agr.state is IssuerAgreementState.WITHDRAWN:
+        raise ApproverLinkError(ApproverLinkProblem.WITHDRAWN, agr)
+    if agr.state is IssuerAgreementState.APPROVED:
+        raise ApproverLinkError(ApproverLinkProblem.APPROVED, agr)
+    return link, agr
+
+
+def approve_issuer_agreement(sess: Session, token: str) -> IssuerAgreement:
+    """The approver accepts: the issuer becomes active, earlier third-party agreements end,
+    AvtaleGiro stops when that was chosen. The link can be used once."""
+    link, agr = check_approver_link(sess, token)
+    try:
+        mark_used(sess, Purpose.APPROVER, link)
+    except LinkError:
+        raise ApproverLinkError(ApproverLinkProblem.USED, agr) from None
+    actor = Actor("approver", None, f"{agr.approver_name} <{agr.approver_email}>")
+    issuer = agr.issuer
+    _agreement_move(sess, agr, IssuerAgreementAction.APPROVE, actor)
+    now = utcnow()
+    agr.approved_at = now
+    issuer.b2c_active_since = now
+    events.record(sess, actor, "issuer", issuer.id, "b2c_activated", issuer_id=issuer.id,
+                  data={"issuer_agreement_id": agr.id})
+    ended = agreements.terminate_third_party(sess, issuer.id, actor)
+    if ended:
+        events.record(sess, actor, "issuer", issuer.id, "third_party_terminated", issuer_id=issuer.id,
+                      data={"agreements": ended})
+    if agr.stop_avtalegiro and issuer.uses_avtalegiro:
+        issuer.uses_avtalegiro = False
+        events.record(sess, actor, "issuer", issuer.id, "avtalegiro_stopped", issuer_id=issuer.id)
+    sess.flush()
+    return agr
+
+
+def scoped_get(sess: Session, model, object_id: int, issuer_id: int):
+    """The row only when it belongs to the issuer; None otherwise (the caller answers 404)."""
+    obj = sess.get(model, object_id)
+    if obj is None or getattr(obj, "issuer_id", None) != issuer_id:
+        return None
+    return obj
