@@ -4,7 +4,7 @@ from __future__ import annotations
 import functools
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, redirect, request, session, url_for
+from flask import Flask, abort, g, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, login_user, logout_user
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -66,26 +66,32 @@ def safe_next(target: str | None, default: str) -> str:
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return default
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
+        return default
     return target
 
 
-def start_staff_session(user) -> None:
-    """Rotate the session at login: nothing from before survives except the language."""
+def rotate_session() -> None:
+    """Start a fresh session (at every login and logout): nothing from before survives except
+    the chosen language. The CSRF token is renewed with it."""
     lang = session.get("lang")
     session.clear()
+    g.pop("csrf_token", None)
     if lang:
         session["lang"] = lang
+
+
+def start_staff_session(user) -> None:
+    """Rotate the session at login and log the staff user in."""
+    rotate_session()
     login_user(user)
     session.permanent = True
     user.last_login_at = utcnow()
 
 
 def end_staff_session() -> None:
-    lang = session.get("lang")
     logout_user()
-    session.clear()
-    if lang:
-        session["lang"] = lang
+    rotate_session()
 
 
 def _kind_required(kind: str):

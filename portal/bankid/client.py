@@ -31,7 +31,6 @@ import hmac
 import json
 import logging
 import time
-from urllib.parse import urlsplit
 
 import requests
 from authlib.integrations.base_client import OAuthError
@@ -56,6 +55,8 @@ from joserfc.jwk import KeySet
 from sqlalchemy.exc import SQLAlchemyError
 
 from portal import db
+from portal.auth import rotate_session
+from portal.auth import safe_next as auth_safe_next
 from portal.bankid import redact
 from portal.identifiers import InvalidIdentifier, national_id_birth_date
 
@@ -214,14 +215,7 @@ def logout_consumer() -> None:
 
 def safe_next(value: str | None) -> str:
     """A local path to return to after login; anything else becomes ``/``."""
-    if not value or not value.startswith("/") or value.startswith("//"):
-        return "/"
-    if "\\" in value or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        return "/"
-    parts = urlsplit(value)
-    if parts.scheme or parts.netloc:
-        return "/"
-    return value
+    return auth_safe_next(value, "/")
 
 
 # -- views ---------------------------------------------------------------------------------
@@ -283,10 +277,7 @@ def callback():
         db.session.rollback()
         log.exception("BankID callback failed unexpectedly: %s", type(exc).__name__)
         return _failed(LoginFailed("unexpected", type(exc).__name__), next_url)
-    lang = session.get("lang")
-    session.clear()  # a fresh session for the logged-in person
-    if lang:
-        session["lang"] = lang
+    rotate_session()  # a fresh session for the logged-in person
     session["consumer_id"] = claims["consumer_id"]
     session["consumer_acr"] = claims["acr"]
     session["consumer_auth_time"] = claims.get("auth_time")
