@@ -25,7 +25,7 @@ def local_time(value: dt.datetime | None, fmt: str = "%d.%m.%Y %H:%M") -> str:
     if value is None:
         return ""
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
+        value = value.replace(tzinfo=dt.UTC)
     return value.astimezone(OSLO).strftime(fmt)
 
 
@@ -44,9 +44,18 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _globals():
-        from portal.identifiers import format_account_number, format_mobile, format_org_number, mask_mobile
+        from portal import labels
+        from portal.identifiers import (
+            format_account_number,
+            format_mobile,
+            format_org_number,
+            mask_mobile,
+        )
 
         return {
+            "event_summary": labels.event_summary,
+            "event_actor": labels.actor_label,
+            "label_for_state": labels.state_label,
             "current_locale": str(get_locale() or "nb"),
             "format_account_number": format_account_number,
             "format_mobile": format_mobile,

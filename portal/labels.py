@@ -1,0 +1,85 @@
+"""Words for states and actions, shared by every area's history and timeline."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+STATES = {
+    "invoice": {
+        "draft": _l("utkast"),
+        "held": _l("holdt tilbake for samtykke"),
+        "sending": _l("under sending"),
+        "delivered": _l("levert"),
+        "failed": _l("feilet"),
+    },
+    "agreement": {
+        "requested": _l("samtykke etterspurt"),
+        "active": _l("aktiv"),
+        "declined": _l("avslått"),
+        "expired": _l("utløpt uten svar"),
+        "stopped": _l("stoppet av forbrukeren"),
+        "terminated": _l("avsluttet ved aktivering"),
+    },
+    "issuer_agreement": {
+        "pending": _l("venter på godkjenning"),
+        "approved": _l("godkjent"),
+        "withdrawn": _l("trukket tilbake"),
+    },
+    "outbox": {
+        "pending": _l("venter"),
+        "done": _l("utført"),
+        "dead": _l("gitt opp"),
+        "cancelled": _l("avbrutt"),
+    },
+}
+
+ACTIONS = {
+    "create": _l("Opprettet"),
+    "issue": _l("Sendt ut"),
+    "hold": _l("Holdt tilbake mens kunden blir spurt"),
+    "release": _l("Sluppet videre"),
+    "deliver": _l("Levert"),
+    "fail": _l("Levering feilet"),
+    "retry": _l("Prøvd på nytt"),
+    "request": _l("Samtykke etterspurt"),
+    "approve": _l("Godkjent"),
+    "decline": _l("Avslått"),
+    "expire": _l("Utløpt"),
+    "stop": _l("Stoppet"),
+    "terminate": _l("Avsluttet"),
+    "import": _l("Overført fra tidligere ordning"),
+    "withdraw": _l("Trukket tilbake"),
+    "sent": _l("Sendt"),
+    "expired": _l("Utløpt"),
+}
+
+CHANNELS = {"nettbank": _l("nettbank"), "email": _l("e-post"), "post": _l("post"),
+            "sms": _l("SMS"), "portal": _l("portalen")}
+
+ACTORS = {"system": _l("systemet"), "issuer_user": _l("bedriften"), "support": _l("kundestøtte"),
+          "consumer": _l("forbrukeren"), "approver": _l("godkjenneren")}
+
+
+def state_label(subject_type: str, value: str | None) -> str:
+    if value is None:
+        return "–"
+    return str(STATES.get(subject_type, {}).get(value, value))
+
+
+def action_label(action: str) -> str:
+    return str(ACTIONS.get(action, action.replace("_", " ")))
+
+
+def actor_label(ev) -> str:
+    kind = str(ACTORS.get(ev.actor_type, ev.actor_type))
+    return f"{kind} ({ev.actor_label})" if ev.actor_label and ev.actor_label != ev.actor_type else kind
+
+
+def event_summary(ev) -> str:
+    """One line: what happened, and the change of state when there was one."""
+    text = action_label(ev.action)
+    channel = (ev.data or {}).get("channel")
+    if channel:
+        text += f" – {CHANNELS.get(channel, channel)}"
+    if ev.from_state or ev.to_state:
+        text += f" ({state_label(ev.subject_type, ev.from_state)} → {state_label(ev.subject_type, ev.to_state)})"
+    return text
