@@ -1,10 +1,12 @@
-"""Schema changes for the support area (none yet).
+"""Schema changes for the support area: none are needed; its tables (support_users,
+support_audit) are part of the initial schema.
 
 Revision ID: 0005
 Revises: 0004
 """
-from alembic import op  # noqa: F401
 import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
 import portal.db  # noqa: F401
 
 revision = "0005"
