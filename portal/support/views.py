@@ -1,7 +1,7 @@
 """Support area: log-in, search, status pages with timelines, and two careful actions."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -14,11 +14,6 @@ from portal.support.forms import ActionForm, LoginForm, SearchForm
 bp = Blueprint("support", __name__, url_prefix="/kundestotte")
 
 SEEN_KEY = "support_seen"
-
-
-def _forget_csrf_token() -> None:
-    """The session was rotated, so the CSRF token cached for this request no longer matches it."""
-    g.pop("csrf_token", None)
 
 
 def _is_support_user() -> bool:
@@ -34,7 +29,6 @@ def _idle_timeout():
     seen = session.get(SEEN_KEY)
     if isinstance(seen, (int, float)) and now - seen > services.idle_limit().total_seconds():
         end_staff_session()
-        _forget_csrf_token()
         flash(_("Du ble logget ut fordi du ikke hadde gjort noe på en stund. Logg inn igjen for å fortsette."),
               "info")
         target = request.full_path.rstrip("?") if request.method == "GET" else None
@@ -53,7 +47,6 @@ def login():
         user = services.authenticate(db.session, form.email.data, form.password.data)
         if user is not None:
             start_staff_session(user)
-            _forget_csrf_token()
             session[SEEN_KEY] = utcnow().timestamp()
             db.session.commit()
             return redirect(target)
@@ -68,7 +61,6 @@ def logout():
     if not form.validate_on_submit():
         abort(400)
     end_staff_session()
-    _forget_csrf_token()
     flash(_("Du er logget ut."), "success")
     return redirect(url_for("support.login"))
 
