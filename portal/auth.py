@@ -4,7 +4,7 @@ from __future__ import annotations
 import functools
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, g, redirect, request, session, url_for
+from flask import Flask, abort, current_app, g, has_app_context, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, login_user, logout_user
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -18,16 +18,22 @@ login_manager.login_message_category = "info"
 
 # A fixed hash to compare against when the e-mail is unknown, so that timing does
 # not reveal which addresses have accounts.
-_DUMMY_HASH = generate_password_hash("not-a-real-password")
+_DUMMY_HASHES: dict[str, str] = {}
 
 
 def hash_password(password: str) -> str:
-    return generate_password_hash(password)
+    method = "scrypt"
+    if has_app_context():
+        method = current_app.config["PORTAL"]["PASSWORD_HASH_METHOD"]
+    return generate_password_hash(password, method=method)
 
 
 def verify_password(stored_hash: str | None, password: str) -> bool:
     if not stored_hash:
-        check_password_hash(_DUMMY_HASH, password)
+        method = current_app.config["PORTAL"]["PASSWORD_HASH_METHOD"] if has_app_context() else "scrypt"
+        if method not in _DUMMY_HASHES:
+            _DUMMY_HASHES[method] = generate_password_hash("not-a-real-password", method=method)
+        check_password_hash(_DUMMY_HASHES[method], password)
         return False
     return check_password_hash(stored_hash, password)
 

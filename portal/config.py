@@ -80,6 +80,8 @@ DEFAULTS: dict[str, tuple[object, object]] = {
     "CONSENT_LINK_MAX_AGE": (30 * 24 * 3600, int),
     "APPROVER_LINK_MAX_AGE": (7 * 24 * 3600, int),
     "SUPPORT_IDLE_MINUTES": (30, int),
+    # Password hashing (werkzeug method string); scrypt unless a test run asks for a cheaper one.
+    "PASSWORD_HASH_METHOD": ("scrypt", str),
     # Worker.
     "WORKER_POLL_SECONDS": (1.0, float),
     "WORKER_LEASE_SECONDS": (60, int),
@@ -140,6 +142,8 @@ def load_config(overrides: dict | None = None) -> dict:
         cfg[key] = str(cfg[key]).rstrip("/")
         if not str(cfg[key]).startswith(("http://", "https://")):
             raise ConfigError(f"PORTAL_{key} must be an http(s) URL, not {cfg[key]!r}")
+    if production and not str(cfg["PASSWORD_HASH_METHOD"]).startswith("scrypt"):
+        raise ConfigError("PORTAL_PASSWORD_HASH_METHOD must be scrypt in production")
     cfg["PRODUCTION"] = production
     return cfg
 

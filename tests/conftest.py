@@ -38,7 +38,7 @@ def _postgres_database(base_url: str):
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # the run asked for PostgreSQL: never fall back silently
+    except Exception as exc:  # noqa: BLE001 - the run asked for PostgreSQL: never fall back silently
         pytest.exit(f"PostgreSQL at {url.render_as_string(hide_password=True)} is not usable: {exc}", returncode=3)
     return admin, name, url.set(database=name).render_as_string(hide_password=False)
 
@@ -99,6 +99,7 @@ TEST_SETTINGS = {
     "SMTP_HOST": "",
     "SMS_GATEWAY_URL": "",
     "DEV_TOOLS": True,
+    "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast in tests; production insists on scrypt
 }
 
 
