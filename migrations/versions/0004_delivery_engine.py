@@ -1,11 +1,9 @@
-"""Schema changes for the delivery engine (none yet).
+"""Delivery engine: indexes for the development mailbox and the print batches.
 
 Revision ID: 0004
 Revises: 0003
 """
-from alembic import op  # noqa: F401
-import sqlalchemy as sa  # noqa: F401
-import portal.db  # noqa: F401
+from alembic import op
 
 revision = "0004"
 down_revision = "0003"
@@ -14,8 +12,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_index("ix_mailbox_messages_created", "mailbox_messages", ["created_at", "id"])
+    op.create_index("ix_print_jobs_issuer_batch", "print_jobs", ["issuer_id", "batch_date", "id"])
 
 
 def downgrade() -> None:
-    pass
+    op.drop_index("ix_print_jobs_issuer_batch", table_name="print_jobs")
+    op.drop_index("ix_mailbox_messages_created", table_name="mailbox_messages")

@@ -74,6 +74,9 @@ class MailboxMessage(Base):
     attachment: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
+    # The mailbox page: newest first, optionally for one recipient.
+    __table_args__ = (Index("ix_mailbox_messages_created", "created_at", "id"),)
+
 
 class NettbankDocument(Base):
     """The simulated nettbank: an eFaktura delivered to one consumer."""
@@ -99,3 +102,6 @@ class PrintJob(Base):
     issuer_id: Mapped[int] = mapped_column(ForeignKey("issuers.id"))
     batch_date: Mapped[dt.date] = mapped_column(index=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    # The issuer's print batches: per issuer, by day.
+    __table_args__ = (Index("ix_print_jobs_issuer_batch", "issuer_id", "batch_date", "id"),)
