@@ -42,6 +42,13 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(local_date, "local_date")
 
+    from portal import labels
+
+    # Globals (not context) so that imported macros see them too.
+    app.add_template_global(labels.event_summary, "event_summary")
+    app.add_template_global(labels.actor_label, "event_actor")
+    app.add_template_global(labels.state_label, "label_for_state")
+
     @app.context_processor
     def _globals():
         from portal import labels

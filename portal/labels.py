@@ -52,6 +52,16 @@ ACTIONS = {
     "expired": _l("Utløpt"),
 }
 
+REASONS = {
+    "consent_approved": _l("forbrukeren godkjente eFaktura"),
+    "consent_declined": _l("forbrukeren takket nei til eFaktura"),
+    "consent_deadline": _l("fristen for samtykke gikk ut"),
+    "agreement": _l("aktiv eFaktura-avtale"),
+    "declined": _l("forbrukeren har takket nei eller stoppet avtalen"),
+    "not_eligible": _l("kontakten kan ikke motta eFaktura"),
+    "b2c_activation": _l("bedriften aktiverte eFaktura B2C"),
+}
+
 CHANNELS = {"nettbank": _l("nettbank"), "email": _l("e-post"), "post": _l("post"),
             "sms": _l("SMS"), "portal": _l("portalen")}
 
@@ -77,9 +87,13 @@ def actor_label(ev) -> str:
 def event_summary(ev) -> str:
     """One line: what happened, and the change of state when there was one."""
     text = action_label(ev.action)
-    channel = (ev.data or {}).get("channel")
+    data = ev.data or {}
+    channel = data.get("channel")
     if channel:
         text += f" – {CHANNELS.get(channel, channel)}"
+    why = data.get("reason") or data.get("route")
+    if why in REASONS:
+        text += f" – {REASONS[why]}"
     if ev.from_state or ev.to_state:
         text += f" ({state_label(ev.subject_type, ev.from_state)} → {state_label(ev.subject_type, ev.to_state)})"
     return text

@@ -338,7 +338,7 @@ def test_invoice_status_page(client, staff, world):
     html = client.get(f"/kundestotte/fakturaer/{inv.id}").get_data(as_text=True)
     assert "F-2026-001" in html and "Rute" in html and "hold" in html
     assert "tredagersfrist" in html  # the deadline row
-    assert "create" in html  # first event in the timeline
+    assert "Opprettet" in html  # first event in the timeline, in words
 
 
 def test_issuer_status_page(client, staff, world, db_session):
