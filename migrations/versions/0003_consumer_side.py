@@ -1,10 +1,12 @@
-"""Schema changes for the consumer side (none yet).
+"""Schema changes for the consumer side: none needed (the consumer pages use the tables of
+0001: consumers, agreements, consent requests and receipts, nettbank documents).
 
 Revision ID: 0003
 Revises: 0002
 """
-from alembic import op  # noqa: F401
 import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
 import portal.db  # noqa: F401
 
 revision = "0003"

@@ -1,0 +1,92 @@
+"""Shared pieces for the consumer-side tests (no tests here): a portal pointed at the
+simulated BankID provider, the consent link taken from the SMS, and delivery by the worker."""
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from portal import db
+from portal.agreements.models import Consumer
+from portal.delivery.models import OutboxKind, OutboxMessage
+from tests.helpers.bankid import bankid_provider, login_consumer  # noqa: F401 (fixture)
+
+_URL = re.compile(r"https?://\S+/samtykke/[A-Za-z0-9_.\-]+")
+
+
+class BrowserClient(FlaskClient):
+    """Each request in an app context of its own, as in a real server (the test's own context,
+    with its session and ``g``, stays apart from the requests')."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+@pytest.fixture
+def portal(make_app, bankid_provider):  # noqa: F811 (fixture)
+    """An app that logs consumers in on the simulated BankID provider."""
+    app = make_app(**bankid_provider.portal_settings())
+    app.test_client_class = BrowserClient
+    return app
+
+
+@pytest.fixture
+def ctx(portal):
+    with portal.app_context():
+        yield portal
+
+
+def link_path(channel: OutboxKind = OutboxKind.SMS, contact_id: int | None = None) -> str:
+    """The path of the consent link in the newest SMS (or e-mail) outbox row."""
+    stmt = select(OutboxMessage).where(OutboxMessage.kind == channel,
+                                       OutboxMessage.consent_request_id.is_not(None))
+    if contact_id is not None:
+        stmt = stmt.where(OutboxMessage.contact_id == contact_id)
+    row = db.session.scalars(stmt.order_by(OutboxMessage.id.desc())).first()
+    assert row is not None, "no consent message in the outbox"
+    match = _URL.search(row.payload["text"])
+    assert match, row.payload["text"]
+    return urlsplit(match.group(0)).path
+
+
+def login(client, national_id: str, next: str = "/nettbank"):
+    """Log in with BankID on the real provider; returns the redirect back to ``next``."""
+    response = login_consumer(client, national_id, next=next)
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return response
+
+
+def consumer_by_name(name: str) -> Consumer:
+    db.session.expire_all()
+    return db.session.scalars(select(Consumer).where(Consumer.name == name)).one()
+
+
+def run_worker():
+    """Let the delivery worker do what is due (the nettbank rows are written by it)."""
+    from portal.delivery.worker import run_once
+
+    db.session.expire_all()
+    result = run_once()
+    db.session.expire_all()
+    return result
+
+
+def approved_issuer(consumer: Consumer, name: str, invoices: int = 1, **contact):
+    """An issuer whose contact the consumer has approved, with ``invoices`` delivered to nettbank."""
+    from portal.agreements import services as agreements
+    from tests.factories import make_contact, make_invoice, make_issuer
+
+    issuer = make_issuer(name=name)
+    person = make_contact(issuer, **contact)
+    made = [make_invoice(issuer, person)]
+    agreement = agreements.agreement_for(db.session, person)
+    agreements.approve(db.session, agreement, consumer, channel="sms", acr="urn:bankid:bid;LOA=4",
+                       shown_text="Jeg godtar eFaktura.", language="nb")
+    made += [make_invoice(issuer, person) for _ in range(invoices - 1)]
+    db.session.commit()
+    run_worker()
+    return issuer, person, agreement, made
