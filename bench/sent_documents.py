@@ -61,11 +61,11 @@ def build(url: str, small: int, large: int):
             batch = []
             for n in range(count):
                 state, channel = states[n % len(states)]
-                batch.append(dict(issuer_id=issuer.id, contact_id=contacts[n % 50].id, number=str(n + 1),
-                                  issue_date=dt.date(2025, 1, 1), due_date=dt.date(2025, 1, 15), kid="0000000000018",
-                                  account_number="12345678903", net_ore=10000, vat_ore=2500, total_ore=12500,
-                                  state=state, channel=channel, created_at=start + dt.timedelta(seconds=n),
-                                  created_by="bench", version=1))
+                batch.append({"issuer_id": issuer.id, "contact_id": contacts[n % 50].id, "number": str(n + 1),
+                                  "issue_date": dt.date(2025, 1, 1), "due_date": dt.date(2025, 1, 15), "kid": "0000000000018",
+                                  "account_number": "12345678903", "net_ore": 10000, "vat_ore": 2500, "total_ore": 12500,
+                                  "state": state, "channel": channel, "created_at": start + dt.timedelta(seconds=n),
+                                  "created_by": "bench", "version": 1})
                 if len(batch) == 5000:
                     sess.execute(insert(Invoice), batch)
                     batch.clear()

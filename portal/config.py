@@ -5,6 +5,7 @@ without them.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from datetime import timedelta
@@ -36,10 +37,8 @@ def dev_secret(name: str, nbytes: int = 32) -> str:
             return value
     value = secrets.token_urlsafe(nbytes)
     path.write_text(value + "\n")
-    try:
+    with contextlib.suppress(OSError):
         path.chmod(0o600)
-    except OSError:
-        pass
     return value
 
 

@@ -60,8 +60,8 @@ def load_demo() -> bool:
     ])
 
     def contact(issuer, number, name, **kw):
-        defaults = dict(kind=ContactKind.PERSON, access_point="B2CNO", receive_edocuments=True,
-                        address_line="Bakkeveien 2", postal_code="5003", city="Bergen", language="nb")
+        defaults = {"kind": ContactKind.PERSON, "access_point": "B2CNO", "receive_edocuments": True,
+                        "address_line": "Bakkeveien 2", "postal_code": "5003", "city": "Bergen", "language": "nb"}
         defaults.update(kw)
         c = Contact(issuer_id=issuer.id, customer_number=number, name=name, **defaults)
         sess.add(c)
@@ -83,7 +83,7 @@ def load_demo() -> bool:
         inv = invoices.create_invoice(
             sess, issuer, c, number=number, issue_date=today, due_date=today + dt.timedelta(days=14),
             kid=kid_mod10("".join(ch for ch in f"{c.customer_number}{number}" if ch.isdigit())), account_number=issuer.account_number,
-            lines=[invoices.LineInput(text, Decimal("1"), amount_ore, 25)], actor=seed)
+            lines=[invoices.LineInput(text, Decimal(1), amount_ore, 25)], actor=seed)
         invoices.issue_invoice(sess, inv, seed)
         return inv
 

@@ -81,7 +81,7 @@ def is_postgres(database_url) -> bool:
 def _empty_all_tables(eng) -> None:
     from portal.models import Base
 
-    tables = [t for t in reversed(Base.metadata.sorted_tables)]
+    tables = list(reversed(Base.metadata.sorted_tables))
     with eng.begin() as conn:
         if eng.dialect.name == "postgresql":
             names = ", ".join(f'"{t.name}"' for t in tables)

@@ -75,7 +75,7 @@ def make_invoice(issuer: Issuer, contact: Contact, *, number: str | None = None,
         db.session, issuer, contact, number=number, issue_date=today,
         due_date=today + dt.timedelta(days=due_in_days), kid=kid_mod10(f"{contact.id:06d}{n:06d}"),
         account_number=ACCOUNT,
-        lines=[invoices.LineInput("Abonnement november", Decimal("1"), amount_ore, 25)], actor=STAFF)
+        lines=[invoices.LineInput("Abonnement november", Decimal(1), amount_ore, 25)], actor=STAFF)
     if issue:
         invoices.issue_invoice(db.session, inv, STAFF)
     return inv

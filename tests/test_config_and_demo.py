@@ -41,7 +41,7 @@ def test_production_refuses_to_start_without_secret():
 def _flask(env_extra: dict, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
     env.update(env_extra)
-    return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT, env=env,
+    return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], check=False, cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=60)
 
 

@@ -109,7 +109,7 @@ def test_every_post_route_survives_empty_and_junk_forms(app, client, post_form, 
     checked = 0
     for rule in _routes(app, "POST"):
         url = _build(rule)
-        junk = {k: v for k, v in JUNK_QUERY.items()}
+        junk = dict(JUNK_QUERY.items())
         junk.update({"csrf_token": token, "email": "ikke-epost", "mobile": "91234567", "amount": "-1e999"})
         for data in ({"csrf_token": token}, junk, {}):
             resp = client.post(url, data=data)

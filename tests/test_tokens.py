@@ -38,14 +38,14 @@ def test_tampered_link_is_invalid(db_session, mangle):
 
 def test_expired_link_says_expired_and_keeps_payload(db_session):
     """After its max age a link is expired, and the payload is still known to offer a new one."""
-    with time_machine.travel(dt.datetime(2026, 1, 1, 12, tzinfo=dt.timezone.utc), tick=False):
+    with time_machine.travel(dt.datetime(2026, 1, 1, 12, tzinfo=dt.UTC), tick=False):
         token = make_token(Purpose.APPROVER, {"ia": 42})
-    with time_machine.travel(dt.datetime(2026, 1, 8, 12, 0, 1, tzinfo=dt.timezone.utc), tick=False):
-        with pytest.raises(LinkError) as err:
-            read_token(db_session, Purpose.APPROVER, token)
+    with (time_machine.travel(dt.datetime(2026, 1, 8, 12, 0, 1, tzinfo=dt.UTC), tick=False),
+          pytest.raises(LinkError) as err):
+        read_token(db_session, Purpose.APPROVER, token)
     assert err.value.problem is LinkProblem.EXPIRED
     assert err.value.payload["ia"] == 42
-    with time_machine.travel(dt.datetime(2026, 1, 8, 11, 59, tzinfo=dt.timezone.utc), tick=False):
+    with time_machine.travel(dt.datetime(2026, 1, 8, 11, 59, tzinfo=dt.UTC), tick=False):
         assert read_token(db_session, Purpose.APPROVER, token).payload["ia"] == 42
 
 

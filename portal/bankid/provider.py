@@ -297,10 +297,7 @@ def _wrong_attempt(txn: LoginTransaction, message_kind: str):
     if left <= 0:
         log.info("BankID login stopped after too many failed attempts")
         return _deny(txn, "The login was stopped after too many failed attempts.")
-    if message_kind == "otp":
-        message = _("Engangskoden er feil.")
-    else:
-        message = _("Passordet er feil.")
+    message = _("Engangskoden er feil.") if message_kind == "otp" else _("Passordet er feil.")
     message = " ".join([message, _("Du har %(left)d forsøk igjen.", left=left)])
     return _render_step(txn, error=message, status=400)
 

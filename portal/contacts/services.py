@@ -207,7 +207,7 @@ def search_contacts(sess: Session, issuer_id: int, query: str = "", *, after: st
 
 CSV_HEADER = ("kundenummer", "type", "navn", "organisasjonsnummer", "mobil", "epost", "adresse",
               "postnummer", "poststed", "sprak", "aksesspunkt", "motta_edokumenter")
-_COLUMN_TO_FIELD = dict(zip(CSV_HEADER, FIELDS))
+_COLUMN_TO_FIELD = dict(zip(CSV_HEADER, FIELDS, strict=False))
 _KIND_WORDS = {"privatperson": "person", "person": "person", "privat": "person",
                "bedrift": "company", "company": "company", "firma": "company"}
 _YES = {"ja", "j", "yes", "y", "1", "true", "sann"}

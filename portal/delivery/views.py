@@ -130,7 +130,7 @@ def print_batch_pdf(batch: str):
     if not jobs:
         abort(404)
     items = []
-    for job, inv in jobs:
+    for _job, inv in jobs:
         contact, issuer = inv.contact, inv.issuer
         recipient = PartyInfo(contact.name, contact.address_lines[1:])
         sender_lines = tuple(x for x in (issuer.address_line, f"{issuer.postal_code} {issuer.city}".strip()) if x)

@@ -32,7 +32,7 @@ class LineInput:
 
 
 def _round_ore(value: Decimal) -> int:
-    return int(value.quantize(Decimal("1"), rounding=ROUND_HALF_UP))
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def create_invoice(sess: Session, issuer: Issuer, contact: Contact, *, number: str, issue_date: dt.date,

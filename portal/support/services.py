@@ -190,7 +190,8 @@ def search(sess: Session, user: SupportUser, query: str, *, only: str | None = N
                             "et bedriftsnavn, et organisasjonsnummer eller et fødselsnummer.")
         return result
 
-    wanted = (lambda kind: only is None or only == kind)
+    def wanted(kind):
+        return (only is None or only == kind)
     digits = re.sub(r"[\s.\-]", "", query)
 
     # A national identity number (11 digits) of a BankID-verified consumer.

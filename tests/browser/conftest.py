@@ -274,7 +274,7 @@ def open_page(chromium, request):
         contexts.append(context)
         page = context.new_page()
         request.node._browser_pages.append(page)
-        context.on("page", lambda new: request.node._browser_pages.append(new))
+        context.on("page", request.node._browser_pages.append)
         return page
 
     yield make
