@@ -39,7 +39,8 @@ test-browser: install
 	$(BIN)/python -m pytest -q -m browser $(PYTEST_ARGS)
 
 lint: install
-	$(BIN)/ruff check portal tests
+	$(BIN)/ruff check portal tests bench
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
