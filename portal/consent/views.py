@@ -198,25 +198,16 @@ def _own_agreement(agreement_id: int):
     return agreement
 
 
-@bp.route("/min-side/avtaler/<int:agreement_id>/godta", methods=["GET", "POST"])
-@consumer_login_required
-def approve(agreement_id: int):
-    """Say yes to an issuer from My agreements (after declining, stopping or a missed link)."""
-    agreement = _own_agreement(agreement_id)
-    if agreement.state not in services.APPROVABLE:
-        flash(_("eFaktura fra %(issuer)s er allerede aktiv.", issuer=agreement.issuer.name), "info")
-        return redirect(url_for("consent.my_agreements"))
-    form = ApproveForm()
-    shown = services.consent_text(agreement.issuer.name, _language())
+def _decide_in_portal(agreement, form, template: str, shown: str, decide, done_message: str):
+    """Show the exact text, and on a valid POST record the decision through one service call."""
     digest = services.text_digest(shown)
     changed = form.is_submitted() and form.digest.data != digest
     if request.method == "GET" or changed or not form.validate_on_submit():
         status = 200 if request.method == "GET" else 422
-        return _page("consent/approve.html", status, agreement=agreement, form=form, shown_text=shown,
-                     digest=digest, text_changed=changed)
+        return _page(template, status, agreement=agreement, form=form, shown_text=shown, digest=digest,
+                     text_changed=changed)
     try:
-        services.approve_in_portal(db.session, current_consumer(), agreement_id, shown_text=shown,
-                                   language=_language(), acr=_acr())
+        decide(db.session, current_consumer(), agreement.id, shown_text=shown, language=_language(), acr=_acr())
         db.session.commit()
     except ConsentError as exc:
         return _conflict(exc)
@@ -224,9 +215,23 @@ def approve(agreement_id: int):
         db.session.rollback()
         flash(_("Avtalen ble endret mens du svarte. Se hvordan den står nå."), "warning")
         return redirect(url_for("consent.my_agreements"))
-    flash(_("Takk! Fakturaer fra %(issuer)s kommer nå i nettbanken din.", issuer=agreement.issuer.name),
-          "success")
+    flash(done_message, "success")
     return redirect(url_for("consent.my_agreements"))
+
+
+@bp.route("/min-side/avtaler/<int:agreement_id>/godta", methods=["GET", "POST"])
+@consumer_login_required
+def approve(agreement_id: int):
+    """Say yes to an issuer from My agreements (after declining, stopping or a missed link)."""
+    agreement = _own_agreement(agreement_id)
+    issuer = agreement.issuer.name
+    if agreement.state not in services.APPROVABLE:
+        flash(_("eFaktura fra %(issuer)s er allerede aktiv.", issuer=issuer), "info")
+        return redirect(url_for("consent.my_agreements"))
+    return _decide_in_portal(
+        agreement, ApproveForm(), "consent/approve.html", services.consent_text(issuer, _language()),
+        services.approve_in_portal,
+        _("Takk! Fakturaer fra %(issuer)s kommer nå i nettbanken din.", issuer=issuer))
 
 
 @bp.route("/min-side/avtaler/<int:agreement_id>/stopp", methods=["GET", "POST"])
@@ -234,31 +239,14 @@ def approve(agreement_id: int):
 def stop(agreement_id: int):
     """End an active agreement, after a confirm step."""
     agreement = _own_agreement(agreement_id)
+    issuer = agreement.issuer.name
     if agreement.state is not AgreementState.ACTIVE:
-        flash(_("Avtalen med %(issuer)s er ikke aktiv, så det er ingenting å stoppe.",
-                issuer=agreement.issuer.name), "info")
+        flash(_("Avtalen med %(issuer)s er ikke aktiv, så det er ingenting å stoppe.", issuer=issuer), "info")
         return redirect(url_for("consent.my_agreements"))
-    form = StopForm()
-    shown = services.stop_text(agreement.issuer.name, _language())
-    digest = services.text_digest(shown)
-    changed = form.is_submitted() and form.digest.data != digest
-    if request.method == "GET" or changed or not form.validate_on_submit():
-        status = 200 if request.method == "GET" else 422
-        return _page("consent/stop.html", status, agreement=agreement, form=form, shown_text=shown,
-                     digest=digest, text_changed=changed)
-    try:
-        services.stop_in_portal(db.session, current_consumer(), agreement_id, shown_text=shown,
-                                language=_language(), acr=_acr())
-        db.session.commit()
-    except ConsentError as exc:
-        return _conflict(exc)
-    except (services.Conflict, InvalidTransition, StaleDataError):
-        db.session.rollback()
-        flash(_("Avtalen ble endret mens du svarte. Se hvordan den står nå."), "warning")
-        return redirect(url_for("consent.my_agreements"))
-    flash(_("eFaktura fra %(issuer)s er stoppet. Senere fakturaer kommer på e-post eller i posten.",
-            issuer=agreement.issuer.name), "success")
-    return redirect(url_for("consent.my_agreements"))
+    return _decide_in_portal(
+        agreement, StopForm(), "consent/stop.html", services.stop_text(issuer, _language()),
+        services.stop_in_portal,
+        _("eFaktura fra %(issuer)s er stoppet. Senere fakturaer kommer på e-post eller i posten.", issuer=issuer))
 
 
 # --- receipts --------------------------------------------------------------------------------
