@@ -274,7 +274,12 @@ def open_page(chromium, request):
         contexts.append(context)
         page = context.new_page()
         request.node._browser_pages.append(page)
-        context.on("page", request.node._browser_pages.append)
+        pages = request.node._browser_pages
+
+        def remember(new_page):  # popups, e.g. a PDF in a new tab (a plain method cannot be a handler)
+            pages.append(new_page)
+
+        context.on("page", remember)
         return page
 
     yield make
