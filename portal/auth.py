@@ -100,6 +100,36 @@ def end_staff_session() -> None:
     rotate_session()
 
 
+class LoginRefused(Exception):
+    """The log-in did not go through; ``message`` is for the person at the form."""
+
+    def __init__(self, message, status: int = 422):
+        super().__init__(str(message))
+        self.message = message
+        self.status = status
+
+
+def attempt_login(realm: str, authenticate, email: str, password: str):
+    """Check the password through ``authenticate(sess, email, password)``, with pauses after
+    repeated failures. Returns the user or raises LoginRefused. Failures are committed at once
+    so that they count even though the page only re-renders."""
+    from flask_babel import gettext as _
+
+    from portal import throttle
+
+    address = request.remote_addr or "unknown"
+    if throttle.is_paused(db.session, realm, email, address):
+        raise LoginRefused(_("For mange mislykkede forsøk på kort tid. Kontoen er satt på pause "
+                             "i et kvarter; prøv igjen etterpå."), status=429)
+    user = authenticate(db.session, email, password)
+    if user is None:
+        throttle.record_failure(db.session, realm, email, address)
+        db.session.commit()
+        raise LoginRefused(_("E-postadressen eller passordet er feil. Prøv igjen."))
+    throttle.clear(db.session, realm, email)
+    return user
+
+
 def _kind_required(kind: str):
     def decorator(view):
         @functools.wraps(view)

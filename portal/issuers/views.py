@@ -6,7 +6,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal import db
-from portal.auth import end_staff_session, issuer_login_required, safe_next, start_staff_session
+from portal.auth import (
+    LoginRefused,
+    attempt_login,
+    end_staff_session,
+    issuer_login_required,
+    safe_next,
+    start_staff_session,
+)
 from portal.issuers import services
 from portal.issuers.forms import (
     ActionForm,
@@ -30,13 +37,15 @@ def login():
         form.next.data = request.args.get("next", "")
     status = 200
     if form.validate_on_submit():
-        user = services.authenticate(db.session, form.email.data, form.password.data)
-        if user is not None:
+        try:
+            user = attempt_login("issuer", services.authenticate, form.email.data, form.password.data)
+        except LoginRefused as refused:
+            form.form_errors.append(refused.message)
+            status = refused.status
+        else:
             start_staff_session(user)
             db.session.commit()
             return redirect(safe_next(form.next.data, url_for("issuers.dashboard")))
-        form.form_errors.append(_("E-postadressen eller passordet er feil. Prøv igjen."))
-        status = 422
     elif request.method == "POST":
         status = 422
     return render_template("issuers/login.html", form=form), status

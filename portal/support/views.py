@@ -6,7 +6,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal import db
-from portal.auth import end_staff_session, safe_next, start_staff_session, support_login_required
+from portal.auth import (
+    LoginRefused,
+    attempt_login,
+    end_staff_session,
+    safe_next,
+    start_staff_session,
+    support_login_required,
+)
 from portal.db import utcnow
 from portal.support import services
 from portal.support.forms import ActionForm, LoginForm, SearchForm
@@ -44,13 +51,15 @@ def login():
         return redirect(target)
     form = LoginForm()
     if form.validate_on_submit():
-        user = services.authenticate(db.session, form.email.data, form.password.data)
-        if user is not None:
-            start_staff_session(user)
-            session[SEEN_KEY] = utcnow().timestamp()
-            db.session.commit()
-            return redirect(target)
-        form.form_errors.append(_("E-postadressen eller passordet er feil."))
+        try:
+            user = attempt_login("support", services.authenticate, form.email.data, form.password.data)
+        except LoginRefused as refused:
+            form.form_errors.append(refused.message)
+            return render_template("support/login.html", form=form), refused.status
+        start_staff_session(user)
+        session[SEEN_KEY] = utcnow().timestamp()
+        db.session.commit()
+        return redirect(target)
     status = 422 if request.method == "POST" else 200
     return render_template("support/login.html", form=form), status
 
