@@ -37,7 +37,9 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 ARTIFACTS = ROOT / "test-artifacts"
-SCREENS = ROOT / "docs" / "screens"
+# Screenshots go to test-artifacts/screens on every run; with UPDATE_SCREENS=1 they replace the
+# ones in docs/screens that the README shows (so a test run leaves the work tree clean).
+SCREENS = ROOT / "docs" / "screens" if os.environ.get("UPDATE_SCREENS") == "1" else ROOT / "test-artifacts" / "screens"
 SECRET_KEY = "browser-journeys-secret-key-0123456789"
 CLIENT_SECRET = "browser-journeys-client-secret"
 PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True,
@@ -338,6 +340,6 @@ def check_a11y(page, name: str) -> None:
 
 
 def screen(page, name: str) -> None:
-    """Save the visible part of the page as docs/screens/<name>.png (shown in the README)."""
+    """Save the visible part of the page as <SCREENS>/<name>.png (docs/screens is shown in the README)."""
     SCREENS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENS / f"{name}.png"), full_page=False)
