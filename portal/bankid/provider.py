@@ -26,7 +26,7 @@ from authlib.oauth2.rfc6749.util import scope_to_list
 from authlib.oidc.core.errors import LoginRequiredError
 from flask import Flask, abort, g, jsonify, redirect, render_template, request, session, url_for
 from flask.cli import AppGroup
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, get_locale, ngettext
 from flask_babel import gettext as _
 
 from portal.bankid import redact
@@ -298,7 +298,7 @@ def _wrong_attempt(txn: LoginTransaction, message_kind: str):
         log.info("BankID login stopped after too many failed attempts")
         return _deny(txn, "The login was stopped after too many failed attempts.")
     message = _("Engangskoden er feil.") if message_kind == "otp" else _("Passordet er feil.")
-    message = " ".join([message, _("Du har %(left)d forsøk igjen.", left=left)])
+    message = " ".join([message, ngettext("Du har %(num)d forsøk igjen.", "Du har %(num)d forsøk igjen.", left)])
     return _render_step(txn, error=message, status=400)
 
 

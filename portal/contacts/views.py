@@ -13,6 +13,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import and_, or_, select
@@ -164,7 +165,7 @@ def import_confirm():
     saved, skipped = services.import_contacts(db.session, current_user.issuer_id, data["rows"],
                                               staff_actor(current_user))
     db.session.commit()
-    flash(_("%(n)s kontakter er importert.", n=saved), "success")
+    flash(ngettext("%(num)s kontakt er importert.", "%(num)s kontakter er importert.", saved), "success")
     if skipped:
         flash(_("Linje %(lines)s ble hoppet over fordi kundenummeret er tatt i bruk siden forhåndsvisningen.",
                 lines=", ".join(str(n) for n in skipped)), "warning")
