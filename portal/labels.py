@@ -79,6 +79,10 @@ def action_label(action: str) -> str:
     return str(ACTIONS.get(action, action.replace("_", " ")))
 
 
+def channel_label(channel: str | None) -> str:
+    return str(CHANNELS.get(channel, channel or "–"))
+
+
 def actor_label(ev) -> str:
     kind = str(ACTORS.get(ev.actor_type, ev.actor_type))
     return f"{kind} ({ev.actor_label})" if ev.actor_label and ev.actor_label != ev.actor_type else kind

@@ -160,3 +160,28 @@ def test_consumer_register(app, client, post_form):
     assert "Uten Mobil" in none and "Aktiv Anne" not in none
     bad = client.get("/utsteder/forbrukere?tilstand=zzz")
     assert bad.status_code == 200 and "ble ignorert" in bad.get_data(as_text=True)
+
+
+def test_contact_page_shows_the_consumers_answer(app, client, post_form):
+    """After the consumer approves, the issuer sees the receipt: when, the answer, the channel, the text version."""
+    from portal.agreements import services as agreements
+    from portal.agreements.models import Consumer
+    from tests.factories import make_invoice
+
+    issuer, user = staff(app)
+    with app.app_context():
+        iss = db.session.get(Issuer, issuer.id)
+        contact = make_contact(iss, name="Svar Svendsen")
+        make_invoice(iss, contact)
+        consumer = Consumer(sub="sub-svar", name="Svar Svendsen")
+        db.session.add(consumer)
+        db.session.flush()
+        agreements.approve(db.session, agreements.agreement_for(db.session, contact), consumer, channel="sms",
+                           acr="urn:bankid:bid;LOA=4", shown_text="tekst", language="nb")
+        db.session.commit()
+        contact_id = contact.id
+    login(client, post_form, user.email)
+    page = client.get(f"/utsteder/kontakter/{contact_id}").get_data(as_text=True)
+    receipts = page[page.index('id="receipts"'):]
+    assert "Godkjent" in receipts and "SMS" in receipts and agreements.CONSENT_TEXT_VERSION in receipts
+    assert "sub-svar" not in page  # the BankID identifier is not the issuer's business

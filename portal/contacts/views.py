@@ -23,6 +23,7 @@ from portal.agreements import services as agreements
 from portal.agreements.models import EFakturaAgreement
 from portal.agreements.states import AgreementState
 from portal.auth import issuer_login_required
+from portal.consent.services import receipts_for_agreement
 from portal.contacts import services
 from portal.contacts.forms import ContactForm, CsvImportForm, CsvUploadForm
 from portal.contacts.models import Contact
@@ -106,8 +107,9 @@ def show(contact_id: int):
     invoices = list(db.session.scalars(
         select(Invoice).where(Invoice.issuer_id == current_user.issuer_id, Invoice.contact_id == contact.id)
         .order_by(Invoice.created_at.desc(), Invoice.id.desc()).limit(20)))
+    receipts = receipts_for_agreement(db.session, agreement.id) if agreement else []
     return render_template("contacts/show.html", contact=contact, agreement=agreement, blockers=blockers,
-                           invoices=invoices)
+                           invoices=invoices, receipts=receipts)
 
 
 # ---------------------------------------------------------------------------------------------
