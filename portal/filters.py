@@ -37,10 +37,18 @@ def local_date(value: dt.date | dt.datetime | None) -> str:
     return value.strftime("%d.%m.%Y")
 
 
+def translated(text: str | None) -> str:
+    """A stored text in the reader's language when the catalogue knows it (see labels.N_)."""
+    from flask_babel import gettext
+
+    return gettext(text) if text else ""
+
+
 def init_app(app: Flask) -> None:
     app.add_template_filter(money, "money")
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(local_date, "local_date")
+    app.add_template_filter(translated, "translated")
 
     from portal import labels
 

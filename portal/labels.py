@@ -3,6 +3,13 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+
+def N_(text: str) -> str:
+    """Mark a text for the catalogue without translating it now: it is stored as written
+    (bokmål) and translated when shown, through the ``translated`` template filter."""
+    return text
+
+
 STATES = {
     "invoice": {
         "draft": _l("utkast"),

@@ -110,7 +110,7 @@ def test_catalogue_has_every_string_in_the_source(catalogue, tmp_path):
     """Extract afresh, as `make messages` does: a new text without a translation fails here."""
     pot = tmp_path / "messages.pot"
     CommandLineInterface().run([
-        "pybabel", "-q", "extract", "-F", str(ROOT / "babel.cfg"), "-k", "_l", "-k", "lazy_gettext",
+        "pybabel", "-q", "extract", "-F", str(ROOT / "babel.cfg"), "-k", "_l", "-k", "lazy_gettext", "-k", "N_",
         "--no-location", "--sort-by-file", "-o", str(pot), str(ROOT),
     ])
     extracted = read_catalogue(pot)
@@ -181,3 +181,16 @@ def test_consent_sms_follows_the_contacts_language(compiled_catalogue, db_sessio
 
     norsk = _consent_sms_text(nb_contact.id, db_session)
     assert norsk.startswith(f"{issuer.name} vil sende deg faktura som eFaktura"), norsk
+
+
+def test_stored_delivery_reasons_are_shown_in_the_readers_language(app, compiled_catalogue):
+    """A failure reason stored in bokmål reads in English for an English reader; an unknown
+    text (e.g. a mail server's own words) is shown as it came."""
+    from portal.filters import translated
+
+    reason = "Kontakten har ingen fullstendig postadresse (adresse, postnummer og sted); legg den inn og send fakturaen på nytt."
+    with app.test_request_context("/?lang=en"):
+        assert translated(reason).startswith("The contact has no complete postal address")
+        assert translated("SMTP 550 5.1.1 mailbox unavailable") == "SMTP 550 5.1.1 mailbox unavailable"
+    with app.test_request_context("/"):
+        assert translated(reason) == reason

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from portal.delivery.models import MailboxMessage, NettbankDocument, PrintJob
 from portal.identifiers import is_valid_mobile
+from portal.labels import N_
 
 OSLO = ZoneInfo("Europe/Oslo")
 MESSAGE_ID_DOMAIN = "efaktura.local"
@@ -203,7 +204,7 @@ def sms_channel() -> SmsChannel:
 
 def check_mobile(to: str | None) -> str:
     if not to or not is_valid_mobile(to):
-        raise PermanentError("Mobilnummeret kan ikke motta SMS: det må være +47 og åtte sifre uten mellomrom.")
+        raise PermanentError(N_("Mobilnummeret kan ikke motta SMS: det må være +47 og åtte sifre uten mellomrom."))
     return to
 
 
@@ -223,8 +224,8 @@ class SimulatedNettbank:
         agreement = agreements.agreement_for(sess, invoice.contact)
         consumer_id = agreement.consumer_id if agreement is not None else None
         if consumer_id is None:
-            raise PermanentError("eFaktura-avtalen har ingen BankID-verifisert mottaker; "
-                                 "fakturaen kan ikke leveres i nettbanken.")
+            raise PermanentError(N_("eFaktura-avtalen har ingen BankID-verifisert mottaker; "
+                                    "fakturaen kan ikke leveres i nettbanken."))
         if sess.scalar(select(NettbankDocument.id).where(NettbankDocument.invoice_id == invoice.id)) is None:
             sess.add(NettbankDocument(consumer_id=consumer_id, invoice_id=invoice.id))
             sess.flush()
@@ -246,8 +247,8 @@ class PrintQueue:
 
     def deliver(self, sess: Session, invoice) -> PrintJob:
         if not invoice.contact.has_postal_address:
-            raise PermanentError("Kontakten har ingen fullstendig postadresse (adresse, postnummer og sted); "
-                                 "legg den inn og send fakturaen på nytt.")
+            raise PermanentError(N_("Kontakten har ingen fullstendig postadresse (adresse, postnummer og sted); "
+                                    "legg den inn og send fakturaen på nytt."))
         job = sess.scalar(select(PrintJob).where(PrintJob.invoice_id == invoice.id))
         if job is None:
             job = PrintJob(invoice_id=invoice.id, issuer_id=invoice.issuer_id, batch_date=oslo_today())

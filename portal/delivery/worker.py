@@ -30,6 +30,7 @@ from portal.db import utcnow
 from portal.delivery import channels
 from portal.delivery.channels import Attachment, Mail, PermanentError, TransientError
 from portal.delivery.models import OutboxKind, OutboxMessage, OutboxStatus
+from portal.labels import N_
 
 log = logging.getLogger("portal.worker")
 
@@ -156,14 +157,14 @@ def handle_email(sess: Session, row: OutboxMessage) -> None:
         if inv is None:
             return
         if not inv.contact.email:
-            raise PermanentError("Kontakten har ingen e-postadresse; fakturaen kan ikke sendes på e-post.")
+            raise PermanentError(N_("Kontakten har ingen e-postadresse; fakturaen kan ikke sendes på e-post."))
         mail = render_invoice_mail(inv)
         mid = channels.email_channel().send(sess, mail, row.idempotency_key)
         invoices.mark_delivered(sess, inv, detail={"channel": "email", "to": mail.to, "message_id": mid})
         return
     to = payload.get("to")
     if not to:
-        raise PermanentError("E-posten mangler mottaker.")
+        raise PermanentError(N_("E-posten mangler mottaker."))
     mail = Mail(to=to, subject=payload.get("subject", ""), text=payload.get("text", ""),
                 html=payload.get("html"))
     channels.email_channel().send(sess, mail, row.idempotency_key)
