@@ -119,3 +119,13 @@ def test_every_post_route_survives_empty_and_junk_forms(app, client, post_form, 
     with app.app_context():
         events_after = db.session.scalar(select(func.count()).select_from(Event))
     assert events_after == events_before, "a junk submission changed something"
+
+
+def test_pages_carry_security_headers(client):
+    """Every page forbids framing and sniffing, keeps consent links out of referrers, and is not cached."""
+    resp = client.get("/samtykke/ikke-et-token")
+    assert resp.headers["X-Frame-Options"] == "DENY"
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert resp.headers["Referrer-Policy"] == "same-origin"
+    assert "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"]
+    assert resp.headers["Cache-Control"] == "no-store"
