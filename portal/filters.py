@@ -57,6 +57,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(labels.actor_label, "event_actor")
     app.add_template_global(labels.state_label, "label_for_state")
     app.add_template_global(labels.action_label, "action_label")
+    app.add_template_global(labels.subject_label, "event_subject")
     app.add_template_global(labels.channel_label, "channel_word")
 
     @app.context_processor

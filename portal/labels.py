@@ -56,6 +56,13 @@ ACTIONS = {
     "import": _l("Overført fra tidligere ordning"),
     "withdraw": _l("Trukket tilbake"),
     "sent": _l("Sendt"),
+    "update": _l("Endret"),
+    "link_sent": _l("Lenke til godkjenning sendt"),
+    "avtalegiro_stopped": _l("AvtaleGiro stoppet"),
+    "third_party_terminated": _l("Tidligere eFaktura-avtaler avsluttet"),
+    "support_resend_consent": _l("Samtykke sendt på nytt av kundestøtte"),
+    "support_retry": _l("Utsending prøvd på nytt av kundestøtte"),
+    "paid_in_nettbank": _l("Betalt i nettbanken"),
     "expired": _l("Utløpt"),
 }
 
@@ -67,6 +74,18 @@ REASONS = {
     "declined": _l("forbrukeren har takket nei eller stoppet avtalen"),
     "not_eligible": _l("kontakten kan ikke motta eFaktura"),
     "b2c_activation": _l("bedriften aktiverte eFaktura B2C"),
+}
+
+SUBJECTS = {
+    "invoice": _l("Faktura"),
+    "agreement": _l("eFaktura-avtale"),
+    "issuer_agreement": _l("Utstederavtale"),
+    "consent_request": _l("Samtykkeforespørsel"),
+    "contact": _l("Kontakt"),
+    "issuer": _l("Bedrift"),
+    "outbox": _l("Utsending"),
+    "nettbank_document": _l("Nettbankdokument"),
+    "contact_import": _l("Import av kontakter"),
 }
 
 CHANNELS = {"nettbank": _l("nettbank"), "email": _l("e-post"), "post": _l("post"),
@@ -84,6 +103,10 @@ def state_label(subject_type: str, value: str | None) -> str:
 
 def action_label(action: str) -> str:
     return str(ACTIONS.get(action, action.replace("_", " ")))
+
+
+def subject_label(ev) -> str:
+    return f"{SUBJECTS.get(ev.subject_type, ev.subject_type)} #{ev.subject_id}"
 
 
 def channel_label(channel: str | None) -> str:
