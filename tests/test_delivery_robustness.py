@@ -127,12 +127,12 @@ def test_killed_worker_loses_nothing_and_sends_nothing_twice(postgres_only, db_s
 
 @pytest.mark.postgres
 def test_two_workers_share_the_work_without_doubles(postgres_only, db_session, start_worker):
-    """Two workers over 800 SMS: every one delivered exactly once, both workers took part."""
-    queue_sms(800)
+    """Two workers over 2000 SMS: every one delivered exactly once, both workers took part."""
+    queue_sms(2000)
     procs = [start_worker(lease=30), start_worker(lease=30)]
-    wait_for(lambda: pending() == 0, 60, procs)
-    assert count(MailboxMessage) == 800
-    assert count(OutboxMessage, OutboxMessage.status == OutboxStatus.DONE) == 800
+    wait_for(lambda: pending() == 0, 120, procs)
+    assert count(MailboxMessage) == 2000
+    assert count(OutboxMessage, OutboxMessage.status == OutboxStatus.DONE) == 2000
     workers = db_session.scalars(select(OutboxMessage.locked_by).distinct()).all()
     assert len(set(workers)) == 2
 
