@@ -91,22 +91,29 @@ DEFAULTS: dict[str, tuple[object, object]] = {
 }
 
 
-def load_config(overrides: dict | None = None) -> dict:
-    """Build the settings dict; raises ConfigError with a one-line message."""
-    overrides = dict(overrides or {})
-    cfg: dict[str, object] = {}
-    for name, (default, parse) in DEFAULTS.items():
+def read_settings(defaults: dict[str, tuple[object, object]], overrides: dict) -> dict:
+    """Each named setting from ``overrides`` (taken out of it), else ``PORTAL_<NAME>`` parsed,
+    else its default. A value that does not parse is a ConfigError naming the variable."""
+    values: dict[str, object] = {}
+    for name, (default, parse) in defaults.items():
         if name in overrides:
-            cfg[name] = overrides.pop(name)
+            values[name] = overrides.pop(name)
             continue
         raw = os.environ.get("PORTAL_" + name)
         if raw is None:
-            cfg[name] = default
+            values[name] = default
             continue
         try:
-            cfg[name] = parse(raw)  # type: ignore[operator]
+            values[name] = parse(raw)  # type: ignore[operator]
         except ValueError as exc:
             raise ConfigError(f"PORTAL_{name} has an invalid value {raw!r}: {exc}") from None
+    return values
+
+
+def load_config(overrides: dict | None = None) -> dict:
+    """Build the settings dict; raises ConfigError with a one-line message."""
+    overrides = dict(overrides or {})
+    cfg = read_settings(DEFAULTS, overrides)
     cfg.update(overrides)
 
     env = str(cfg["ENV"])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from portal.config import ConfigError, instance_path, load_config
+from portal.config import ConfigError, instance_path, load_config, read_settings
 
 # name -> (default, parser)
 PROVIDER_DEFAULTS: dict[str, tuple[object, object]] = {
@@ -43,19 +43,7 @@ def load_provider_config(overrides: dict | None = None) -> dict:
     overrides = dict(overrides or {})
     if _requested_env(overrides) == "production":
         raise ConfigError(PRODUCTION_REFUSAL)
-    own: dict[str, object] = {}
-    for name, (default, parse) in PROVIDER_DEFAULTS.items():
-        if name in overrides:
-            own[name] = overrides.pop(name)
-            continue
-        raw = os.environ.get("PORTAL_" + name)
-        if raw is None:
-            own[name] = default
-            continue
-        try:
-            own[name] = parse(raw)  # type: ignore[operator]
-        except ValueError as exc:
-            raise ConfigError(f"PORTAL_{name} has an invalid value {raw!r}: {exc}") from None
+    own = read_settings(PROVIDER_DEFAULTS, overrides)
     cfg = load_config(overrides)
     if cfg["ENV"] == "production":
         raise ConfigError(PRODUCTION_REFUSAL)
