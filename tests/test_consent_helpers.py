@@ -90,3 +90,10 @@ def approved_issuer(consumer: Consumer, name: str, invoices: int = 1, **contact)
     db.session.commit()
     run_worker()
     return issuer, person, agreement, made
+
+
+def logged_in(ctx, person, next: str = "/nettbank"):  # noqa: A002 (mirrors login's parameter)
+    """A fresh browser-like client logged in as a BankID test person, and their Consumer row."""
+    client = ctx.test_client()
+    login(client, person.national_id, next=next)
+    return client, consumer_by_name(person.name)

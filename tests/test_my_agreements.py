@@ -22,12 +22,11 @@ from tests.test_consent_helpers import (  # noqa: F401 (fixtures)
     login,
     portal,
 )
+from tests.test_consent_helpers import logged_in as helpers_logged_in
 
 
 def logged_in(ctx, person):
-    client = ctx.test_client()
-    login(client, person.national_id, next="/min-side/avtaler")
-    return client, consumer_by_name(person.name)
+    return helpers_logged_in(ctx, person, next="/min-side/avtaler")
 
 
 def confirm(client, url):

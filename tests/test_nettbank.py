@@ -15,15 +15,10 @@ from tests.test_consent_helpers import (  # noqa: F401 (fixtures)
     bankid_provider,
     consumer_by_name,
     ctx,
+    logged_in,
     login,
     portal,
 )
-
-
-def logged_in(ctx, person):
-    client = ctx.test_client()
-    login(client, person.national_id)
-    return client, consumer_by_name(person.name)
 
 
 def doc_for(inv) -> NettbankDocument:
