@@ -1,7 +1,7 @@
 import sys
 
 from portal import create_app
-from portal.config import ConfigError
+from portal.core.config import ConfigError
 
 try:
     app = create_app()

@@ -25,13 +25,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 def build(url: str, small: int, large: int):
     from sqlalchemy import insert
 
-    from portal import create_app, db
-    from portal.auth import hash_password
+    from portal import create_app
     from portal.contacts.models import Contact, ContactKind
+    from portal.core import db
+    from portal.core.auth import hash_password
+    from portal.core.migrate import upgrade
     from portal.invoices.models import Invoice
     from portal.invoices.states import Channel, InvoiceState
     from portal.issuers.models import Issuer, IssuerUser
-    from portal.migrate import upgrade
 
     upgrade(url)
     app = create_app({"DATABASE_URL": url, "ENV": "testing", "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})

@@ -5,8 +5,8 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 import portal.models  # noqa: F401  (fills the metadata)
-from portal.config import load_config
-from portal.db import Base
+from portal.core.config import load_config
+from portal.core.db import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -2,32 +2,54 @@
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import logging
 
 from flask import Flask, has_request_context, render_template, request, session
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from portal import db
-from portal.config import flask_settings, instance_path, load_config
+from portal import cli
+from portal.core import auth, db, formatting, outbox
+from portal.core.config import flask_settings, instance_path, load_config
+from portal.issuers.models import IssuerUser
+from portal.support.models import SupportUser
 
 csrf = CSRFProtect()
 babel = Babel()
 
 LOCALES = ("nb", "en")
 
-# Blueprints as "module:attribute"; each feature package registers its own.
+# Blueprints as "module:attribute": the areas own the pages; the BankID relying party owns its
+# callback. A missing module is an error at start-up, never a silently absent area.
 BLUEPRINTS = [
-    "portal.web:bp",
+    "portal.areas.public.views:bp",
     "portal.bankid.client:bp",
-    "portal.issuers.views:bp",
-    "portal.contacts.views:bp",
-    "portal.invoices.views:bp",
-    "portal.consent.views:bp",
-    "portal.delivery.views:bp",
-    "portal.support.views:bp",
+    "portal.areas.issuer.accounts:bp",
+    "portal.areas.issuer.contacts:bp",
+    "portal.areas.issuer.invoices:bp",
+    "portal.areas.issuer.printing:bp",
+    "portal.areas.consumer.views:bp",
+    "portal.areas.nettbank.views:bp",
+    "portal.areas.support.views:bp",
+    "portal.areas.dev.views:bp",
 ]
+
+# Features that react to lower ones (signals) or perform outbox kinds; each module has
+# ``register_handlers()``, called once per app.
+HANDLER_MODULES = [
+    "portal.agreements.services",
+    "portal.delivery.handlers",
+    "portal.invoices.delivery",
+]
+
+
+def register_handlers() -> None:
+    """Connect every feature's outbox handlers and signal receivers (idempotent)."""
+    for module_name in HANDLER_MODULES:
+        importlib.import_module(module_name).register_handlers()
+    missing = outbox.missing_handlers()
+    if missing:
+        raise RuntimeError("no outbox handler for: " + ", ".join(k.value for k in missing))
 
 
 def select_locale() -> str:
@@ -59,21 +81,21 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
 
-    from portal import auth, filters
-
     auth.init_app(app)
-    filters.init_app(app)
+    auth.user_loaders.update({
+        "issuer": lambda user_id: db.session.get(IssuerUser, user_id),
+        "support": lambda user_id: db.session.get(SupportUser, user_id),
+    })
+    formatting.init_app(app)
+    db.init_request_transactions(app)
 
     for ref in BLUEPRINTS:
         module_name, _, attr = ref.partition(":")
-        if importlib.util.find_spec(module_name) is None:
-            continue
         app.register_blueprint(getattr(importlib.import_module(module_name), attr))
+    register_handlers()
 
     _register_error_pages(app)
     _register_security_headers(app)
-
-    from portal import cli
 
     cli.init_app(app)
     if not app.debug and not app.testing:

@@ -1,13 +1,14 @@
 """Command-line tools: `flask --app wsgi <command>`."""
 from __future__ import annotations
 
-import sys
+import importlib
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from portal import db
+from portal import demo
+from portal.core.migrate import downgrade, upgrade
 
 db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
 
@@ -16,8 +17,6 @@ db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision: str) -> None:
     """Apply the migrations to the configured database."""
-    from portal.migrate import upgrade
-
     upgrade(current_app.config["PORTAL"]["DATABASE_URL"], revision=revision)
     click.echo(f"Database is at migration {revision}.")
 
@@ -26,17 +25,8 @@ def db_upgrade(revision: str) -> None:
 @click.option("--revision", required=True)
 def db_downgrade(revision: str) -> None:
     """Roll the schema back to a migration."""
-    from portal.migrate import downgrade
-
     downgrade(current_app.config["PORTAL"]["DATABASE_URL"], revision=revision)
     click.echo(f"Database is at migration {revision}.")
-
-
-def fail(message: str) -> None:
-    """End a command with one clear line and exit status 2; nothing was saved."""
-    db.session.rollback()
-    click.echo(f"Error: {message}", err=True)
-    sys.exit(2)
 
 
 # Feature packages contribute commands as a list `commands` in their cli module.
@@ -44,15 +34,9 @@ FEATURE_CLI = ["portal.issuers.cli", "portal.delivery.cli", "portal.support.cli"
 
 
 def init_app(app: Flask) -> None:
-    import importlib
-    import importlib.util
-
     app.cli.add_command(db_cli)
-    from portal import demo
 
     app.cli.add_command(demo.seed_demo)
     for module_name in FEATURE_CLI:
-        if importlib.util.find_spec(module_name) is None:
-            continue
         for command in importlib.import_module(module_name).commands:
             app.cli.add_command(command)

@@ -8,6 +8,17 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from portal.agreements import services as agreements
+from portal.contacts.models import Contact, ContactKind
+from portal.core import db, events
+from portal.core.auth import hash_password
+from portal.core.db import utcnow
+from portal.core.identifiers import kid_mod10
+from portal.invoices import services as invoices
+from portal.issuers.models import Issuer, IssuerAgreement, IssuerUser
+from portal.issuers.states import IssuerAgreementState
+from portal.support.models import SupportUser
+
 DEMO_PASSWORD = "demo-passord-2026"
 ACTIVE_ORG = "923609016"
 PENDING_ORG = "974760673"
@@ -21,17 +32,6 @@ DEMO_LOGINS = [
 
 def load_demo() -> bool:
     """Create the demo data unless it is there. Returns whether anything was created."""
-    from portal import db, events
-    from portal.agreements import services as agreements
-    from portal.auth import hash_password
-    from portal.contacts.models import Contact, ContactKind
-    from portal.db import utcnow
-    from portal.identifiers import kid_mod10
-    from portal.invoices import services as invoices
-    from portal.issuers.models import Issuer, IssuerAgreement, IssuerUser
-    from portal.issuers.states import IssuerAgreementState
-    from portal.support.models import SupportUser
-
     sess = db.session
     if sess.scalar(select(Issuer).where(Issuer.org_number == ACTIVE_ORG)) is not None:
         return False

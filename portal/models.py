@@ -1,14 +1,15 @@
 """Imports every model so that the metadata is complete (Alembic, tests)."""
 from portal.agreements.models import ConsentReceipt, ConsentRequest, Consumer, EFakturaAgreement
 from portal.contacts.models import Contact
-from portal.db import Base
-from portal.delivery.models import MailboxMessage, NettbankDocument, OutboxMessage, PrintJob
-from portal.events import Event
+from portal.core.auth.throttle import LoginFailure
+from portal.core.db import Base
+from portal.core.events import Event
+from portal.core.outbox import OutboxMessage
+from portal.core.tokens import UsedToken
+from portal.delivery.models import MailboxMessage, NettbankDocument, PrintJob
 from portal.invoices.models import Invoice, InvoiceLine
 from portal.issuers.models import Issuer, IssuerAgreement, IssuerUser
 from portal.support.models import SupportAudit, SupportUser
-from portal.throttle import LoginFailure
-from portal.tokens import UsedToken
 
 __all__ = [
     "Base", "ConsentReceipt", "ConsentRequest", "Consumer", "Contact", "EFakturaAgreement",

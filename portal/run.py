@@ -5,14 +5,14 @@ import os
 import sys
 from pathlib import Path
 
-from portal.config import ConfigError, load_config
+from portal.core.config import ConfigError, load_config
+from portal.demo import DEMO_LOGINS
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def banner(cfg: dict) -> str:
     base = cfg["BASE_URL"]
-    from portal.demo import DEMO_LOGINS
 
     lines = [
         "",

@@ -45,7 +45,7 @@ def _postgres_database(base_url: str):
 
 @pytest.fixture(scope="session")
 def database_url(instance_dir, tmp_path_factory):
-    from portal.migrate import upgrade
+    from portal.core.migrate import upgrade
 
     if TEST_PG:
         admin, name, url = _postgres_database(TEST_PG)
@@ -66,7 +66,7 @@ def database_url(instance_dir, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def engine(database_url):
-    from portal.db import make_engine
+    from portal.core.db import make_engine
 
     eng = make_engine(database_url)
     yield eng
@@ -130,7 +130,7 @@ def app_ctx(app):
 
 @pytest.fixture
 def db_session(app_ctx):
-    from portal import db
+    from portal.core import db
 
     yield db.session
 

@@ -5,12 +5,12 @@ import datetime as dt
 import itertools
 from decimal import Decimal
 
-from portal import db
-from portal.auth import hash_password
 from portal.contacts.models import Contact, ContactKind
-from portal.db import utcnow
-from portal.events import Actor
-from portal.identifiers import kid_mod10
+from portal.core import db
+from portal.core.auth import hash_password
+from portal.core.db import utcnow
+from portal.core.events import Actor
+from portal.core.identifiers import kid_mod10
 from portal.invoices import services as invoices
 from portal.issuers.models import Issuer, IssuerAgreement, IssuerUser
 from portal.issuers.states import IssuerAgreementState

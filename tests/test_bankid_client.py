@@ -13,10 +13,10 @@ import requests
 from joserfc import jwt
 from sqlalchemy import func, select, text
 
-from portal import db
 from portal.bankid.client import consumer_login_required, safe_next
-from portal.bankid.keys import new_signing_key
-from portal.bankid.persons import KARI, OLA, SYNNE
+from portal.core import db
+from simulators.bankid.keys import new_signing_key
+from simulators.bankid.persons import KARI, OLA, SYNNE
 from tests.conftest import csrf_from
 from tests.helpers import bankid as bankid_helpers
 from tests.helpers.bankid import (

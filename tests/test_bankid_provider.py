@@ -18,9 +18,9 @@ from authlib.oidc import discovery, rpinitiated
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from portal.bankid.persons import ALI, DEFAULT_OTP, DEFAULT_PASSWORD, KARI, OLA, SYNNE
-from portal.bankid.provider import create_provider_app
-from portal.config import ConfigError
+from portal.core.config import ConfigError
+from simulators.bankid.persons import ALI, DEFAULT_OTP, DEFAULT_PASSWORD, KARI, OLA, SYNNE
+from simulators.bankid.provider import create_provider_app
 from tests.helpers.bankid import (
     CALLBACK_URL,
     CLIENT_ID,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from portal.config import ConfigError, load_config
+from portal.core.config import ConfigError, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,16 +8,17 @@ import datetime as dt
 import time_machine
 from sqlalchemy import func, select
 
-from portal import db
 from portal.agreements import services as agreements
 from portal.agreements.models import ConsentReceipt, Consumer
 from portal.agreements.states import AgreementState
-from portal.bankid.persons import KARI, OLA
-from portal.delivery.models import NettbankDocument, OutboxKind, OutboxMessage, OutboxStatus
-from portal.events import Event
+from portal.core import db
+from portal.core.events import Event
+from portal.core.outbox import OutboxKind, OutboxMessage, OutboxStatus
+from portal.core.tokens import UsedToken
+from portal.delivery.models import NettbankDocument
 from portal.invoices import services as invoices
 from portal.invoices.states import Channel, InvoiceState
-from portal.tokens import UsedToken
+from simulators.bankid.persons import KARI, OLA
 from tests.conftest import csrf_from
 from tests.factories import make_contact, make_invoice, make_issuer
 from tests.test_consent_helpers import (  # noqa: F401 (fixtures)
@@ -234,8 +235,8 @@ def test_approval_after_deadline_keeps_email_and_next_goes_to_nettbank(ctx):
     assert inv.channel is Channel.EMAIL
     deliveries = db.session.scalars(select(OutboxMessage.kind).where(
         OutboxMessage.invoice_id == inv.id,
-        OutboxMessage.kind.in_([OutboxKind.EMAIL, OutboxKind.NETTBANK, OutboxKind.POST]))).all()
-    assert deliveries == [OutboxKind.EMAIL]
+        OutboxMessage.kind.in_([OutboxKind.INVOICE_EMAIL, OutboxKind.NETTBANK, OutboxKind.POST]))).all()
+    assert deliveries == [OutboxKind.INVOICE_EMAIL]
     assert make_invoice(issuer, person).channel is Channel.NETTBANK
 
 
@@ -298,7 +299,7 @@ def test_lost_race_is_retried_once_and_gives_one_outcome(ctx, monkeypatch):
     """When the worker touched the same invoice at the same moment, the answer is retried and saved once."""
     from sqlalchemy.orm.exc import StaleDataError
 
-    from portal.consent import services
+    from portal.agreements import consent as services
 
     held_invoice()
     path = link_path()
@@ -319,8 +320,8 @@ def test_lost_race_is_retried_once_and_gives_one_outcome(ctx, monkeypatch):
 
 def test_answer_that_became_impossible_shows_current_state(ctx, monkeypatch):
     """If the agreement changed between page and answer, nothing is saved and the page says how things stand."""
-    from portal.consent import services
-    from portal.states import InvalidTransition
+    from portal.agreements import consent as services
+    from portal.core.states import InvalidTransition
 
     held_invoice()
     path = link_path()

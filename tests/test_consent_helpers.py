@@ -9,9 +9,9 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from portal import db
 from portal.agreements.models import Consumer
-from portal.delivery.models import OutboxKind, OutboxMessage
+from portal.core import db
+from portal.core.outbox import OutboxKind, OutboxMessage
 from tests.helpers.bankid import bankid_provider, login_consumer  # noqa: F401 (fixture)
 
 _URL = re.compile(r"https?://\S+/samtykke/[A-Za-z0-9_.\-]+")

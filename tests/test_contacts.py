@@ -5,9 +5,9 @@ import io
 
 from sqlalchemy import func, select
 
-from portal import db
 from portal.contacts.models import Contact
-from portal.events import Event
+from portal.core import db
+from portal.core.events import Event
 from portal.issuers.models import Issuer
 from tests.factories import make_contact
 from tests.test_issuer_accounts import login, query, staff
@@ -146,7 +146,7 @@ def test_consumer_register(app, client, post_form):
     with app.app_context():
         iss = db.session.get(Issuer, issuer.id)
         from portal.agreements import services as agreements
-        from portal.events import SYSTEM
+        from portal.core.events import SYSTEM
 
         agreements.import_third_party(db.session, make_contact(iss, name="Aktiv Anne"), SYSTEM)
         make_contact(iss, name="Uten Mobil", mobile=None)

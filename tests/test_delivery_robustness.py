@@ -11,17 +11,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, insert, select
 
-from portal import db
 from portal.agreements import services as agreements
 from portal.agreements.models import Consumer
-from portal.db import utcnow
-from portal.delivery.models import (
-    MailboxMessage,
-    NettbankDocument,
-    OutboxKind,
-    OutboxMessage,
-    OutboxStatus,
-)
+from portal.core import db
+from portal.core.db import utcnow
+from portal.core.outbox import OutboxKind, OutboxMessage, OutboxStatus
+from portal.delivery.models import MailboxMessage, NettbankDocument
 from portal.invoices.models import Invoice
 from portal.invoices.states import InvoiceState
 from tests.conftest import TEST_PG, TEST_SETTINGS

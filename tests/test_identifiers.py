@@ -15,7 +15,7 @@ from flask_babel.speaklater import LazyString
 from stdnum import luhn
 from stdnum.no import fodselsnummer, kontonr, orgnr
 
-from portal.identifiers import (
+from portal.core.identifiers import (
     InvalidIdentifier,
     format_account_number,
     format_mobile,

@@ -5,8 +5,8 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from portal import db
-from portal.delivery.models import OutboxKind, OutboxMessage
+from portal.core import db
+from portal.core.outbox import OutboxKind, OutboxMessage
 from portal.invoices.models import Invoice
 from portal.invoices.states import Channel, InvoiceState
 from portal.issuers.models import Issuer
@@ -66,7 +66,7 @@ def test_inactive_issuer_form_warns_and_sends_by_email(app, client, post_form):
     inv = query(app, lambda s: s.scalar(select(Invoice)))
     assert (inv.state, inv.channel, inv.total_ore) == (InvoiceState.SENDING, Channel.EMAIL, 50000)
     assert query(app, lambda s: s.scalar(select(OutboxMessage.kind).where(OutboxMessage.invoice_id == inv.id))) \
-        is OutboxKind.EMAIL
+        is OutboxKind.INVOICE_EMAIL
 
 
 def test_invoice_form_errors(app, client, post_form):

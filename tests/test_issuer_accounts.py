@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from portal import db
+from portal.core import db
 from portal.issuers.models import Issuer, IssuerUser
 from tests.factories import PASSWORD, make_issuer, make_issuer_user
 

@@ -7,12 +7,12 @@ import re
 import time_machine
 from sqlalchemy import select
 
-from portal import db
 from portal.agreements import services as agreements
 from portal.agreements.models import EFakturaAgreement
 from portal.agreements.states import AgreementState
-from portal.delivery.models import OutboxKind, OutboxMessage
-from portal.events import Actor
+from portal.core import db
+from portal.core.events import Actor
+from portal.core.outbox import OutboxKind, OutboxMessage
 from portal.issuers.models import Issuer, IssuerAgreement
 from portal.issuers.states import IssuerAgreementState
 from tests.factories import make_contact

@@ -5,8 +5,8 @@ import datetime as dt
 
 import time_machine
 
-from portal import db
-from portal.auth import hash_password
+from portal.core import db
+from portal.core.auth import hash_password
 from portal.support.models import SupportUser
 from tests.factories import PASSWORD, make_issuer, make_issuer_user
 

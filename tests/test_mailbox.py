@@ -9,7 +9,7 @@ from flask_login import FlaskLoginClient
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from portal import db
+from portal.core import db
 from portal.delivery.models import MailboxMessage, PrintJob
 from portal.delivery.worker import run_once
 from tests.factories import ORG_NUMBERS, make_contact, make_invoice, make_issuer, make_issuer_user
@@ -88,7 +88,7 @@ def test_consent_sms_from_worker_is_readable(client, db_session):
 
 @pytest.fixture
 def staff_client(app, monkeypatch):
-    from portal.auth import login_manager
+    from portal.core.auth import login_manager
 
     monkeypatch.setattr(login_manager, "session_protection", None)
     app.test_client_class = FlaskLoginClient

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from portal import db
 from portal.agreements import services as agreements
+from portal.agreements.consent import receipts_for_agreement
 from portal.agreements.models import ConsentReceipt
 from portal.agreements.states import AgreementState
-from portal.bankid.persons import KARI, OLA
-from portal.consent.services import receipts_for_agreement
+from portal.core import db
 from portal.invoices.states import Channel
+from simulators.bankid.persons import KARI, OLA
 from tests.conftest import csrf_from
 from tests.factories import make_contact, make_invoice, make_issuer
 from tests.test_consent_helpers import (  # noqa: F401 (fixtures)

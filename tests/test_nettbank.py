@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from portal import db
-from portal.bankid.persons import KARI, OLA
+from portal.core import db
+from portal.core.events import Event
 from portal.delivery.models import NettbankDocument
-from portal.events import Event
+from simulators.bankid.persons import KARI, OLA
 from tests.conftest import csrf_from
 from tests.test_consent_helpers import (  # noqa: F401 (fixtures)
     approved_issuer,
@@ -105,9 +105,9 @@ def test_malformed_page_cursor_is_ignored(ctx):
 
 def test_pages_of_older_invoices(ctx, monkeypatch):
     """With more eFaktura than fit on a page, "Eldre fakturaer" leads to the rest, none twice."""
-    from portal.consent import services
+    from portal.invoices import nettbank
 
-    monkeypatch.setattr(services, "PAGE_SIZE", 2)
+    monkeypatch.setattr(nettbank, "PAGE_SIZE", 2)
     client, kari = logged_in(ctx, KARI)
     _, _, _, made = approved_issuer(kari, "Vannverket AS", invoices=5)
     seen, url = [], "/nettbank"

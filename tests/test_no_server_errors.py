@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from portal import db
-from portal.events import Event
+from portal.core import db
+from portal.core.events import Event
 from tests.conftest import csrf_from
 from tests.factories import make_contact, make_invoice, make_issuer, make_issuer_user
 
@@ -45,7 +45,7 @@ def _staff_client(app, post_form, client, kind):
         if kind == "issuer":
             user = make_issuer_user(issuer)
         else:
-            from portal.auth import hash_password
+            from portal.core.auth import hash_password
             from portal.support.models import SupportUser
 
             user = SupportUser(email="stotte@example.no", name="Siri", password_hash=hash_password("passord-med-lengde-1"))

@@ -10,16 +10,9 @@ from decimal import Decimal
 import pytest
 from pypdf import PdfReader
 
-from portal.pdf import (
-    InvoiceLinePrint,
-    InvoicePrint,
-    PartyInfo,
-    format_account_number,
-    format_money,
-    render_address_sheet,
-    render_invoice_pdf,
-    render_print_batch,
-)
+from portal.core.formatting import format_account_number, format_money
+from portal.delivery.printing import PartyInfo, render_address_sheet, render_print_batch
+from portal.invoices.pdf import InvoiceLinePrint, InvoicePrint, render_invoice_pdf
 
 NBSP = "\u00a0"
 

@@ -4,16 +4,16 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from portal import db
 from portal.agreements import services as agreements
 from portal.agreements.models import ConsentRequest
 from portal.agreements.states import AgreementState
 from portal.contacts.models import ContactKind
-from portal.delivery.models import OutboxKind, OutboxMessage, OutboxStatus
-from portal.events import Event
+from portal.core import db
+from portal.core.events import Event
+from portal.core.outbox import OutboxKind, OutboxMessage, OutboxStatus
+from portal.core.states import InvalidTransition
 from portal.invoices import services as invoices
 from portal.invoices.states import Channel, InvoiceState
-from portal.states import InvalidTransition
 from tests.factories import make_contact, make_invoice, make_issuer
 
 
@@ -150,9 +150,9 @@ def test_approval_and_deadline_race_ends_in_one_delivery(db_session):
     inv = make_invoice(issuer, contact)
     assert invoices.deadline_passed(db_session, inv.id)
     approve(contact, consumer())
-    deliveries = [m for m in outbox() if m.kind in (OutboxKind.EMAIL, OutboxKind.NETTBANK, OutboxKind.POST)
+    deliveries = [m for m in outbox() if m.kind in (OutboxKind.INVOICE_EMAIL, OutboxKind.NETTBANK, OutboxKind.POST)
                   and m.invoice_id == inv.id]
-    assert [m.kind for m in deliveries] == [OutboxKind.EMAIL]
+    assert [m.kind for m in deliveries] == [OutboxKind.INVOICE_EMAIL]
     with pytest.raises(InvalidTransition):
         invoices.release_held(db_session, inv, agreements.events.SYSTEM, reason="again")
 

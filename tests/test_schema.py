@@ -25,7 +25,7 @@ def test_migrated_database_has_every_table(engine):
 
 def test_downgrade_and_upgrade_round_trip(tmp_path):
     """All migrations can be rolled back and applied again on a fresh database."""
-    from portal.migrate import downgrade, upgrade
+    from portal.core.migrate import downgrade, upgrade
 
     url = f"sqlite:///{tmp_path / 'roundtrip.sqlite3'}"
     upgrade(url)

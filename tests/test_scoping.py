@@ -1,7 +1,7 @@
 """Every issuer-area URL with an id answers 404 for an id that belongs to another issuer."""
 from __future__ import annotations
 
-from portal import db
+from portal.core import db
 from portal.issuers.models import Issuer
 from tests.conftest import csrf_from
 from tests.factories import make_contact, make_invoice, make_issuer

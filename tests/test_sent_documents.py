@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy import event
 
-from portal import db
 from portal.contacts.models import ContactKind
+from portal.core import db
 from portal.issuers.models import Issuer
 from tests.factories import make_contact, make_invoice, make_issuer
 from tests.test_issuer_accounts import login, staff

@@ -8,9 +8,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import select
 
-from portal import db
-from portal.delivery.models import MailboxMessage, OutboxKind, OutboxMessage, OutboxStatus
-from portal.delivery.outbox import enqueue
+from portal.core import db
+from portal.core.outbox import OutboxKind, OutboxMessage, OutboxStatus, enqueue
+from portal.delivery.models import MailboxMessage
 from portal.delivery.worker import run_once
 
 

@@ -7,9 +7,10 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from portal import db
+from portal.core import db
+from portal.core.outbox import OutboxKind, OutboxMessage, OutboxStatus
 from portal.delivery.channels import message_id
-from portal.delivery.models import MailboxMessage, OutboxKind, OutboxMessage, OutboxStatus
+from portal.delivery.models import MailboxMessage
 from portal.delivery.worker import run_once
 from portal.invoices.states import Channel, InvoiceState
 from tests.factories import make_contact, make_invoice, make_issuer
@@ -17,7 +18,7 @@ from tests.helpers.smtp import SmtpSink, free_port, html_of, pdf_attachments, pd
 
 
 def email_row() -> OutboxMessage:
-    return db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == OutboxKind.EMAIL)
+    return db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind.in_((OutboxKind.EMAIL, OutboxKind.INVOICE_EMAIL)))
                               .execution_options(populate_existing=True)).one()
 
 

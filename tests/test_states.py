@@ -6,9 +6,9 @@ import itertools
 import pytest
 
 from portal.agreements import states as agreement_states
+from portal.core.states import InvalidTransition
 from portal.invoices import states as invoice_states
 from portal.issuers import states as issuer_states
-from portal.states import InvalidTransition
 
 A, IA, INV = agreement_states, issuer_states, invoice_states
 

@@ -10,13 +10,13 @@ from flask import g
 from sqlalchemy import func, select
 from stdnum.no import fodselsnummer, orgnr
 
-from portal import db
 from portal.agreements import services as agreements
 from portal.agreements.models import ConsentRequest
 from portal.agreements.states import AgreementState
-from portal.auth import hash_password
-from portal.delivery.models import OutboxKind, OutboxMessage, OutboxStatus
-from portal.events import Event
+from portal.core import db
+from portal.core.auth import hash_password
+from portal.core.events import Event
+from portal.core.outbox import OutboxKind, OutboxMessage, OutboxStatus
 from portal.invoices import services as invoices
 from portal.invoices.states import InvoiceState
 from portal.support.models import SupportAudit, SupportUser

@@ -6,9 +6,9 @@ import datetime as dt
 import pytest
 import time_machine
 
-from portal import db
-from portal.auth import safe_next
-from portal.tokens import LinkError, LinkProblem, Purpose, make_token, mark_used, read_token
+from portal.core import db
+from portal.core.auth import safe_next
+from portal.core.tokens import LinkError, LinkProblem, Purpose, make_token, mark_used, read_token
 
 
 def test_valid_link_reads_back_its_payload(db_session):

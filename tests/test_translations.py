@@ -18,7 +18,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from sqlalchemy import select
 
-from portal.delivery.models import OutboxKind, OutboxMessage
+from portal.core.outbox import OutboxKind, OutboxMessage
 from tests.factories import make_contact, make_invoice, make_issuer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -186,7 +186,7 @@ def test_consent_sms_follows_the_contacts_language(compiled_catalogue, db_sessio
 def test_stored_delivery_reasons_are_shown_in_the_readers_language(app, compiled_catalogue):
     """A failure reason stored in bokmål reads in English for an English reader; an unknown
     text (e.g. a mail server's own words) is shown as it came."""
-    from portal.filters import translated
+    from portal.core.formatting import translated
 
     reason = "Kontakten har ingen fullstendig postadresse (adresse, postnummer og sted); legg den inn og send fakturaen på nytt."
     with app.test_request_context("/?lang=en"):

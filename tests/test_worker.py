@@ -7,19 +7,12 @@ import time_machine
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from portal import db
 from portal.agreements import services as agreements
 from portal.agreements.models import Consumer
 from portal.agreements.states import AgreementState
-from portal.delivery.models import (
-    MailboxMessage,
-    NettbankDocument,
-    OutboxKind,
-    OutboxMessage,
-    OutboxStatus,
-    PrintJob,
-)
-from portal.delivery.outbox import enqueue
+from portal.core import db
+from portal.core.outbox import OutboxKind, OutboxMessage, OutboxStatus, enqueue
+from portal.delivery.models import MailboxMessage, NettbankDocument, PrintJob
 from portal.delivery.worker import backoff_seconds, run_once
 from portal.invoices import services as invoices
 from portal.invoices.models import Invoice
@@ -250,18 +243,18 @@ def test_failure_backs_off_exponentially_then_gives_up(make_app):
         start = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(hours=1)
         with time_machine.travel(start, tick=False):
             assert run_once().retried == 1
-            row = rows(OutboxKind.EMAIL)[0]
+            row = rows(OutboxKind.INVOICE_EMAIL)[0]
             assert row.attempts == 1 and row.available_at == start + dt.timedelta(seconds=10)
             assert "SMTP" in row.last_error
             assert backoff_seconds(2) == 20
             assert run_once().processed == 0  # not due yet
         with time_machine.travel(start + dt.timedelta(seconds=10), tick=False):
             run_once()
-            assert rows(OutboxKind.EMAIL)[0].available_at == start + dt.timedelta(seconds=30)
+            assert rows(OutboxKind.INVOICE_EMAIL)[0].available_at == start + dt.timedelta(seconds=30)
         with time_machine.travel(start + dt.timedelta(seconds=30), tick=False):
             assert run_once().dead == 1
         sess.refresh(inv)
-        assert rows(OutboxKind.EMAIL)[0].status is OutboxStatus.DEAD
+        assert rows(OutboxKind.INVOICE_EMAIL)[0].status is OutboxStatus.DEAD
         assert inv.state is InvoiceState.FAILED and "SMTP" in inv.failure_reason
 
 

@@ -6,7 +6,7 @@ Create Date: 2026-11-28 10:15:24.384921
 """
 from alembic import op
 import sqlalchemy as sa
-import portal.db
+import portal.core.db
 
 
 revision = '0003'
@@ -21,7 +21,7 @@ def upgrade() -> None:
     sa.Column('realm', sa.String(length=20), nullable=False),
     sa.Column('account', sa.String(length=64), nullable=False),
     sa.Column('address', sa.String(length=64), nullable=False),
-    sa.Column('created_at', portal.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', portal.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_login_failures'))
     )
     with op.batch_alter_table('login_failures', schema=None) as batch_op:

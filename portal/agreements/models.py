@@ -7,8 +7,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.agreements.states import AgreementState
 from portal.contacts.models import Contact
-from portal.db import Base, utcnow
-from portal.issuers.models import Issuer, _enum
+from portal.core.db import Base, utcnow, value_enum
+from portal.issuers.models import Issuer
 
 
 class Consumer(Base):
@@ -35,7 +35,7 @@ class EFakturaAgreement(Base):
     issuer_id: Mapped[int] = mapped_column(ForeignKey("issuers.id"))
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
     consumer_id: Mapped[int | None] = mapped_column(ForeignKey("consumers.id"), index=True)
-    state: Mapped[AgreementState] = mapped_column(_enum(AgreementState, "agreement_state"))
+    state: Mapped[AgreementState] = mapped_column(value_enum(AgreementState, "agreement_state"))
     source: Mapped[str] = mapped_column(String(20), default="portal")  # portal | third_party
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     state_changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

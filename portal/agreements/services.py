@@ -5,23 +5,25 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+from dataclasses import dataclass
 
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from portal import events
+from portal.agreements import signals
 from portal.agreements.models import ConsentReceipt, ConsentRequest, Consumer, EFakturaAgreement
 from portal.agreements.states import REQUESTABLE, AgreementAction, AgreementState, next_state
 from portal.contacts.models import Contact
-from portal.db import utcnow
-from portal.delivery.models import OutboxKind
-from portal.delivery.outbox import cancel_pending, enqueue
-from portal.events import Actor
-from portal.identifiers import is_valid_mobile, mask_national_id, validate_national_id
-from portal.tokens import Purpose, make_token
+from portal.core import events, outbox
+from portal.core.db import utcnow
+from portal.core.events import Actor
+from portal.core.identifiers import is_valid_mobile, mask_national_id, validate_national_id
+from portal.core.outbox import OutboxKind, OutboxMessage, cancel_pending, enqueue
+from portal.core.tokens import Purpose, make_token
+from portal.issuers import signals as issuer_signals
 
 # Bump when the wording the consumer agrees to changes; receipts keep the version they saw.
 CONSENT_TEXT_VERSION = "2026-11-v1"
@@ -238,8 +240,6 @@ def approve(sess: Session, agreement: EFakturaAgreement, consumer: Consumer, *, 
             consent_request: ConsentRequest | None = None) -> ConsentReceipt:
     """The consumer says yes: the agreement becomes active and every held invoice of this
     issuer for them is released to nettbank, in this transaction."""
-    from portal.invoices import services as invoices
-
     contact = agreement.contact
     _bind_identity(contact, agreement, consumer)
     actor = Actor("consumer", consumer.id, consumer.name or "")
@@ -248,8 +248,7 @@ def approve(sess: Session, agreement: EFakturaAgreement, consumer: Consumer, *, 
     _close_requests(sess, agreement, answered=True)
     receipt = _receipt(sess, agreement, consumer, "approve", consent_request=consent_request,
                        channel=channel, acr=acr, shown_text=shown_text, language=language)
-    for inv in invoices.held_for_contact(sess, contact.id):
-        invoices.release_held(sess, inv, actor, reason="consent_approved")
+    signals.agreement_approved.send(agreement, sess=sess, actor=actor)
     sess.flush()
     return receipt
 
@@ -258,8 +257,6 @@ def decline(sess: Session, agreement: EFakturaAgreement, consumer: Consumer, *, 
             acr: str | None, shown_text: str, language: str,
             consent_request: ConsentRequest | None = None) -> ConsentReceipt:
     """The consumer says no: held invoices go by e-mail or post now; no more requests."""
-    from portal.invoices import services as invoices
-
     contact = agreement.contact
     _bind_identity(contact, agreement, consumer)
     actor = Actor("consumer", consumer.id, consumer.name or "")
@@ -267,8 +264,7 @@ def decline(sess: Session, agreement: EFakturaAgreement, consumer: Consumer, *, 
     _close_requests(sess, agreement, answered=True)
     receipt = _receipt(sess, agreement, consumer, "decline", consent_request=consent_request,
                        channel=channel, acr=acr, shown_text=shown_text, language=language)
-    for inv in invoices.held_for_contact(sess, contact.id):
-        invoices.release_held(sess, inv, actor, reason="consent_declined")
+    signals.agreement_declined.send(agreement, sess=sess, actor=actor)
     sess.flush()
     return receipt
 
@@ -300,3 +296,41 @@ def terminate_third_party(sess: Session, issuer_id: int, actor: Actor) -> int:
 
 def can_request(agreement: EFakturaAgreement | None) -> bool:
     return (agreement.state if agreement else None) in REQUESTABLE
+
+
+@dataclass(frozen=True)
+class ActivationPreview:
+    """What approving the issuer agreement will do to this issuer."""
+
+    third_party_agreements: int  # active agreements from an earlier arrangement that end
+    consumers_asked_again: int  # distinct contacts who must consent again
+    uses_avtalegiro: bool
+
+
+def activation_preview(sess: Session, issuer) -> ActivationPreview:
+    where = (EFakturaAgreement.issuer_id == issuer.id, EFakturaAgreement.source == "third_party",
+             EFakturaAgreement.state == AgreementState.ACTIVE)
+    n_agreements = sess.scalar(select(func.count()).select_from(EFakturaAgreement).where(*where)) or 0
+    n_contacts = sess.scalar(select(func.count(func.distinct(EFakturaAgreement.contact_id))).where(*where)) or 0
+    return ActivationPreview(n_agreements, n_contacts, bool(issuer.uses_avtalegiro))
+
+
+# --- start-up wiring ---------------------------------------------------------------------
+
+def _expire_from_outbox(sess: Session, row: OutboxMessage) -> None:
+    req = sess.get(ConsentRequest, int((row.payload or {}).get("consent_request_id") or row.consent_request_id))
+    if req is not None:
+        expire_request(sess, req)
+
+
+def _end_third_party_on_activation(issuer, *, sess: Session, actor: Actor, **_extra) -> None:
+    """B2C activation ends agreements from an earlier third-party arrangement."""
+    ended = terminate_third_party(sess, issuer.id, actor)
+    if ended:
+        events.record(sess, actor, "issuer", issuer.id, "third_party_terminated", issuer_id=issuer.id,
+                      data={"agreements": ended})
+
+
+def register_handlers() -> None:
+    outbox.register(OutboxKind.CONSENT_EXPIRY, _expire_from_outbox)
+    issuer_signals.issuer_activated.connect(_end_third_party_on_activation)

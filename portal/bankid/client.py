@@ -54,11 +54,12 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from sqlalchemy.exc import SQLAlchemyError
 
-from portal import db
-from portal.auth import rotate_session
-from portal.auth import safe_next as auth_safe_next
-from portal.bankid import redact
-from portal.identifiers import InvalidIdentifier, national_id_birth_date
+from portal.agreements.models import Consumer
+from portal.agreements.services import upsert_consumer
+from portal.core import db, redact
+from portal.core.auth import rotate_session
+from portal.core.auth import safe_next as auth_safe_next
+from portal.core.identifiers import InvalidIdentifier, national_id_birth_date
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,6 @@ HTTP_TIMEOUT_SECONDS = 10
 
 class LoginFailed(Exception):
     """A login that must not succeed; ``reason`` picks the message, ``detail`` is for the log."""
-
     def __init__(self, reason: str, detail: str = ""):
         super().__init__(reason)
         self.reason = reason
@@ -184,7 +184,6 @@ def current_consumer():
     if consumer_id is None:
         return None
     if "bankid_consumer" not in g:
-        from portal.agreements.models import Consumer
 
         consumer = db.session.get(Consumer, consumer_id)
         if consumer is None:
@@ -195,7 +194,6 @@ def current_consumer():
 
 def consumer_login_required(view):
     """Send a visitor without a consumer session to BankID, then back to this page."""
-
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
         if current_consumer() is None:
@@ -417,8 +415,6 @@ def _verify_id_token(client, token: dict, nonce: str) -> dict:
 
 def _record_consumer(claims: dict, userinfo: dict) -> int:
     """Create or update the consumer; commits. Returns the consumer's id."""
-    from portal.agreements.services import upsert_consumer
-
     nnin_claim = str(_settings()["BANKID_NNIN_CLAIM"])
     national_id = userinfo.get(nnin_claim) or claims.get(nnin_claim)
     if national_id is not None and not isinstance(national_id, str):
@@ -437,7 +433,7 @@ def _record_consumer(claims: dict, userinfo: dict) -> int:
             name=name,
             birth_date=birth_date,
         )
-        db.session.commit()
+        db.session.flush()
     except InvalidIdentifier:
         raise LoginFailed("identity", "the national id from BankID is not valid") from None
     except SQLAlchemyError as exc:

@@ -6,8 +6,8 @@ import enum
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.db import Base, utcnow
-from portal.issuers.models import Issuer, _enum
+from portal.core.db import Base, utcnow, value_enum
+from portal.issuers.models import Issuer
 
 
 class ContactKind(enum.Enum):
@@ -27,7 +27,7 @@ class Contact(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     issuer_id: Mapped[int] = mapped_column(ForeignKey("issuers.id"))
     customer_number: Mapped[str] = mapped_column(String(30))
-    kind: Mapped[ContactKind] = mapped_column(_enum(ContactKind, "contact_kind"))
+    kind: Mapped[ContactKind] = mapped_column(value_enum(ContactKind, "contact_kind"))
     name: Mapped[str] = mapped_column(String(200))
     org_number: Mapped[str | None] = mapped_column(String(9))
     mobile: Mapped[str | None] = mapped_column(String(16), index=True)

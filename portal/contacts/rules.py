@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from flask_babel import lazy_gettext as _l
 
 from portal.contacts.models import ACCESS_POINT_B2C, Contact, ContactKind
-from portal.identifiers import is_valid_mobile
+from portal.core.identifiers import is_valid_mobile
 from portal.issuers.models import Issuer
 
 

@@ -11,10 +11,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from portal import events
 from portal.contacts.models import ACCESS_POINT_B2C, ACCESS_POINTS, Contact, ContactKind
-from portal.events import Actor
-from portal.identifiers import (
+from portal.core import events
+from portal.core.events import Actor
+from portal.core.identifiers import (
     InvalidIdentifier,
     normalize_mobile,
     parse_mobile_loose,

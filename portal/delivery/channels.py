@@ -23,9 +23,9 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal.core.identifiers import is_valid_mobile
+from portal.core.labels import N_
 from portal.delivery.models import MailboxMessage, NettbankDocument, PrintJob
-from portal.identifiers import is_valid_mobile
-from portal.labels import N_
 
 OSLO = ZoneInfo("Europe/Oslo")
 MESSAGE_ID_DOMAIN = "efaktura.local"
@@ -211,21 +211,14 @@ def check_mobile(to: str | None) -> str:
 # --- nettbank ----------------------------------------------------------------------------
 
 class NettbankChannel(Protocol):
-    def deliver(self, sess: Session, invoice) -> None:
-        """Put the invoice in the consumer's nettbank (a repeat is a no-op)."""
+    def deliver(self, sess: Session, invoice, consumer_id: int) -> None:
+        """Put the invoice in this consumer's nettbank (a repeat is a no-op)."""
 
 
 class SimulatedNettbank:
     """The simulated nettbank: one document per invoice for the agreement's consumer."""
 
-    def deliver(self, sess: Session, invoice) -> None:
-        from portal.agreements import services as agreements
-
-        agreement = agreements.agreement_for(sess, invoice.contact)
-        consumer_id = agreement.consumer_id if agreement is not None else None
-        if consumer_id is None:
-            raise PermanentError(N_("eFaktura-avtalen har ingen BankID-verifisert mottaker; "
-                                    "fakturaen kan ikke leveres i nettbanken."))
+    def deliver(self, sess: Session, invoice, consumer_id: int) -> None:
         if sess.scalar(select(NettbankDocument.id).where(NettbankDocument.invoice_id == invoice.id)) is None:
             sess.add(NettbankDocument(consumer_id=consumer_id, invoice_id=invoice.id))
             sess.flush()

@@ -1,60 +1,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import enum
-from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.db import Base, utcnow
-from portal.issuers.models import _enum
-
-
-class OutboxKind(enum.Enum):
-    EMAIL = "email"  # payload: template + context; the worker renders and sends
-    SMS = "sms"
-    NETTBANK = "nettbank"  # deliver an invoice to the consumer's nettbank
-    POST = "post"  # put an invoice in the print queue
-    CONSENT_DEADLINE = "consent_deadline"  # the three-day rule for one held invoice
-    CONSENT_EXPIRY = "consent_expiry"  # an unanswered consent link runs out
-
-
-class OutboxStatus(enum.Enum):
-    PENDING = "pending"
-    DONE = "done"
-    DEAD = "dead"
-    CANCELLED = "cancelled"
-
-
-class OutboxMessage(Base):
-    """A side effect written in the same transaction as the state change that causes it."""
-
-    __tablename__ = "outbox"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[OutboxKind] = mapped_column(_enum(OutboxKind, "outbox_kind"))
-    status: Mapped[OutboxStatus] = mapped_column(_enum(OutboxStatus, "outbox_status"),
-                                                 default=OutboxStatus.PENDING)
-    idempotency_key: Mapped[str] = mapped_column(String(120), unique=True)
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    issuer_id: Mapped[int | None] = mapped_column(ForeignKey("issuers.id"))
-    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), index=True)
-    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"), index=True)
-    consent_request_id: Mapped[int | None] = mapped_column(ForeignKey("consent_requests.id"), index=True)
-    attempts: Mapped[int] = mapped_column(default=0)
-    max_attempts: Mapped[int] = mapped_column(default=6)
-    available_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    locked_until: Mapped[dt.datetime | None]
-    locked_by: Mapped[str | None] = mapped_column(String(100))
-    last_error: Mapped[str | None] = mapped_column(String(1000))
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    done_at: Mapped[dt.datetime | None]
-
-    __table_args__ = (
-        Index("ix_outbox_due", "status", "available_at", "id"),
-        Index("ix_outbox_issuer_status", "issuer_id", "status"),
-    )
+from portal.core.db import Base, utcnow
 
 
 class MailboxMessage(Base):

@@ -18,19 +18,16 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from flask import current_app, render_template
-from flask_babel import force_locale
+from flask import current_app
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from portal import db
-from portal.db import utcnow
-from portal.delivery import channels
-from portal.delivery.channels import Attachment, Mail, PermanentError, TransientError
-from portal.delivery.models import OutboxKind, OutboxMessage, OutboxStatus
-from portal.labels import N_
+from portal.core import db, outbox
+from portal.core.db import utcnow
+from portal.core.outbox import OutboxAction, OutboxMessage, OutboxStatus
+from portal.delivery.channels import PermanentError, TransientError
 
 log = logging.getLogger("portal.worker")
 
@@ -116,114 +113,6 @@ def release(sess: Session, ids: list[int], worker_id: str) -> None:
     sess.commit()
 
 
-# --- handlers ----------------------------------------------------------------------------
-
-def _invoice_for(sess: Session, row: OutboxMessage, channel_value: str):
-    """The invoice this delivery row is for, or None when it is no longer waiting for it."""
-    from portal.invoices.models import Invoice
-    from portal.invoices.states import InvoiceState
-
-    inv = sess.get(Invoice, int(row.payload.get("invoice_id") or row.invoice_id or 0))
-    if inv is None or inv.state is not InvoiceState.SENDING or inv.channel is None:
-        return None
-    if inv.channel.value != channel_value:
-        return None
-    return inv
-
-
-def render_invoice_mail(inv) -> Mail:
-    """The e-mail that carries an invoice as a PDF, in the contact's language."""
-    from portal.invoices import services as invoices
-
-    contact, issuer = inv.contact, inv.issuer
-    ctx = {"invoice": inv, "contact": contact, "issuer": issuer,
-           "offers_efaktura": bool(getattr(issuer, "is_active", False))}
-    language = contact.language if contact.language in ("nb", "en") else "nb"
-    with force_locale(language):
-        subject = render_template("messages/invoice_email_subject.txt", **ctx).strip()
-        text = render_template("messages/invoice_email.txt", **ctx)
-        html = render_template("messages/invoice_email.html", **ctx)
-    pdf = invoices.invoice_pdf(inv)
-    return Mail(to=contact.email or "", subject=subject, text=text, html=html,
-                attachments=[Attachment(f"faktura-{inv.number}.pdf", pdf)])
-
-
-def handle_email(sess: Session, row: OutboxMessage) -> None:
-    payload = row.payload or {}
-    if payload.get("purpose") == "invoice" and payload.get("invoice_id"):
-        from portal.invoices import services as invoices
-
-        inv = _invoice_for(sess, row, "email")
-        if inv is None:
-            return
-        if not inv.contact.email:
-            raise PermanentError(N_("Kontakten har ingen e-postadresse; fakturaen kan ikke sendes på e-post."))
-        mail = render_invoice_mail(inv)
-        mid = channels.email_channel().send(sess, mail, row.idempotency_key)
-        invoices.mark_delivered(sess, inv, detail={"channel": "email", "to": mail.to, "message_id": mid})
-        return
-    to = payload.get("to")
-    if not to:
-        raise PermanentError(N_("E-posten mangler mottaker."))
-    mail = Mail(to=to, subject=payload.get("subject", ""), text=payload.get("text", ""),
-                html=payload.get("html"))
-    channels.email_channel().send(sess, mail, row.idempotency_key)
-
-
-def handle_sms(sess: Session, row: OutboxMessage) -> None:
-    payload = row.payload or {}
-    to = channels.check_mobile(payload.get("to"))
-    channels.sms_channel().send(sess, to, payload.get("text", ""), row.idempotency_key)
-
-
-def handle_nettbank(sess: Session, row: OutboxMessage) -> None:
-    from portal.invoices import services as invoices
-
-    inv = _invoice_for(sess, row, "nettbank")
-    if inv is None:
-        return
-    channels.nettbank_channel().deliver(sess, inv)
-    invoices.mark_delivered(sess, inv, detail={"channel": "nettbank"})
-
-
-def handle_post(sess: Session, row: OutboxMessage) -> None:
-    from portal.invoices import services as invoices
-
-    inv = _invoice_for(sess, row, "post")
-    if inv is None:
-        return
-    job = channels.PrintQueue().deliver(sess, inv)
-    invoices.mark_delivered(sess, inv, detail={"channel": "post", "status": "queued_for_post",
-                                               "batch_date": job.batch_date.isoformat()})
-
-
-def handle_consent_deadline(sess: Session, row: OutboxMessage) -> None:
-    from portal.invoices import services as invoices
-
-    invoices.deadline_passed(sess, int(row.payload.get("invoice_id") or row.invoice_id))
-
-
-def handle_consent_expiry(sess: Session, row: OutboxMessage) -> None:
-    from portal.agreements import services as agreements
-    from portal.agreements.models import ConsentRequest
-
-    req = sess.get(ConsentRequest, int(row.payload.get("consent_request_id") or row.consent_request_id))
-    if req is not None:
-        agreements.expire_request(sess, req)
-
-
-HANDLERS: dict[OutboxKind, Callable[[Session, OutboxMessage], None]] = {
-    OutboxKind.EMAIL: handle_email,
-    OutboxKind.SMS: handle_sms,
-    OutboxKind.NETTBANK: handle_nettbank,
-    OutboxKind.POST: handle_post,
-    OutboxKind.CONSENT_DEADLINE: handle_consent_deadline,
-    OutboxKind.CONSENT_EXPIRY: handle_consent_expiry,
-}
-
-INVOICE_KINDS = {OutboxKind.EMAIL: "email", OutboxKind.NETTBANK: "nettbank", OutboxKind.POST: "post"}
-
-
 # --- processing --------------------------------------------------------------------------
 
 def _load_leased(sess: Session, row_id: int, worker_id: str) -> OutboxMessage | None:
@@ -237,19 +126,10 @@ def _load_leased(sess: Session, row_id: int, worker_id: str) -> OutboxMessage | 
 
 
 def _give_up(sess: Session, row: OutboxMessage, reason: str) -> None:
-    from portal.invoices import services as invoices
-
-    row.status = OutboxStatus.DEAD
-    row.last_error = reason[:1000]
-    row.done_at = utcnow()
-    row.locked_until = row.locked_by = None
-    channel_value = INVOICE_KINDS.get(row.kind)
-    payload = row.payload or {}
-    is_delivery = row.kind is not OutboxKind.EMAIL or payload.get("purpose") == "invoice"
-    if channel_value and payload.get("invoice_id") and is_delivery:
-        inv = _invoice_for(sess, row, channel_value)
-        if inv is not None:
-            invoices.mark_failed(sess, inv, reason)
+    outbox.move(row, OutboxAction.GIVE_UP, error=reason)
+    handler = outbox.handler_for(row.kind)
+    if handler.on_dead is not None:
+        handler.on_dead(sess, row, reason)
 
 
 def process_one(sess: Session, row_id: int, worker_id: str, result: WorkerResult) -> None:
@@ -261,11 +141,8 @@ def process_one(sess: Session, row_id: int, worker_id: str, result: WorkerResult
     kind = row.kind
     error: Exception | None = None
     try:
-        HANDLERS[kind](sess, row)
-        row.status = OutboxStatus.DONE
-        row.done_at = utcnow()
-        row.locked_until = None  # locked_by stays: which worker did it
-        row.last_error = None
+        outbox.handler_for(kind).perform(sess, row)
+        outbox.move(row, OutboxAction.COMPLETE)
         sess.commit()
         result.done += 1
         return
@@ -295,9 +172,8 @@ def _record_failure(sess: Session, row_id: int, worker_id: str, error: Exception
                 outcome = "dead"
             else:
                 delay = 0 if isinstance(error, Conflict) else backoff_seconds(row.attempts)
-                row.available_at = utcnow() + dt.timedelta(seconds=delay)
-                row.last_error = reason[:1000]
-                row.locked_until = row.locked_by = None
+                outbox.move(row, OutboxAction.RESCHEDULE, error=reason,
+                            available_at=utcnow() + dt.timedelta(seconds=delay))
                 outcome = "retried"
             sess.commit()
         except (StaleDataError, OperationalError):

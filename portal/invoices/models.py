@@ -7,9 +7,9 @@ from sqlalchemy import BigInteger, ForeignKey, Index, Numeric, String, UniqueCon
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.contacts.models import Contact
-from portal.db import Base, utcnow
+from portal.core.db import Base, utcnow, value_enum
 from portal.invoices.states import Channel, InvoiceState
-from portal.issuers.models import Issuer, _enum
+from portal.issuers.models import Issuer
 
 
 class Invoice(Base):
@@ -26,8 +26,8 @@ class Invoice(Base):
     net_ore: Mapped[int] = mapped_column(BigInteger)
     vat_ore: Mapped[int] = mapped_column(BigInteger)
     total_ore: Mapped[int] = mapped_column(BigInteger)
-    state: Mapped[InvoiceState] = mapped_column(_enum(InvoiceState, "invoice_state"))
-    channel: Mapped[Channel | None] = mapped_column(_enum(Channel, "delivery_channel"))
+    state: Mapped[InvoiceState] = mapped_column(value_enum(InvoiceState, "invoice_state"))
+    channel: Mapped[Channel | None] = mapped_column(value_enum(Channel, "delivery_channel"))
     failure_reason: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     issued_at: Mapped[dt.datetime | None]

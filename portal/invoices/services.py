@@ -9,16 +9,16 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal import events
 from portal.agreements import services as agreements
 from portal.agreements.states import AgreementState
 from portal.contacts.models import Contact
 from portal.contacts.rules import can_receive_efaktura
-from portal.db import utcnow
-from portal.delivery.models import OutboxKind
-from portal.delivery.outbox import cancel_pending, enqueue
-from portal.events import Actor
+from portal.core import events
+from portal.core.db import utcnow
+from portal.core.events import Actor
+from portal.core.outbox import OutboxKind, cancel_pending, enqueue
 from portal.invoices.models import Invoice, InvoiceLine
+from portal.invoices.pdf import InvoiceLinePrint, InvoicePrint, PartyInfo, render_invoice_pdf
 from portal.invoices.states import Channel, InvoiceAction, InvoiceState, next_state
 from portal.issuers.models import Issuer
 
@@ -88,8 +88,8 @@ def _enqueue_delivery(sess: Session, inv: Invoice, channel: Channel) -> None:
         enqueue(sess, OutboxKind.NETTBANK, f"invoice:{inv.id}:nettbank:{attempt}",
                 {"invoice_id": inv.id}, **common)
     elif channel is Channel.EMAIL:
-        enqueue(sess, OutboxKind.EMAIL, f"invoice:{inv.id}:email:{attempt}",
-                {"invoice_id": inv.id, "purpose": "invoice"}, **common)
+        enqueue(sess, OutboxKind.INVOICE_EMAIL, f"invoice:{inv.id}:email:{attempt}",
+                {"invoice_id": inv.id}, **common)
     else:
         enqueue(sess, OutboxKind.POST, f"invoice:{inv.id}:post:{attempt}", {"invoice_id": inv.id}, **common)
 
@@ -185,14 +185,18 @@ def retry(sess: Session, inv: Invoice, actor: Actor) -> None:
     sess.flush()
 
 
+def sender_party(issuer: Issuer) -> PartyInfo:
+    """The issuer as sender on invoices and address sheets."""
+    lines = tuple(x for x in (issuer.address_line, f"{issuer.postal_code} {issuer.city}".strip()) if x)
+    return PartyInfo(issuer.name, lines, issuer.org_number)
+
+
 def print_data(inv: Invoice):
     """The invoice as the PDF module wants it."""
-    from portal.pdf import InvoiceLinePrint, InvoicePrint, PartyInfo
 
-    issuer, contact = inv.issuer, inv.contact
-    issuer_lines = tuple(x for x in (issuer.address_line, f"{issuer.postal_code} {issuer.city}".strip()) if x)
+    contact = inv.contact
     return InvoicePrint(
-        issuer=PartyInfo(issuer.name, issuer_lines, issuer.org_number),
+        issuer=sender_party(inv.issuer),
         customer=PartyInfo(contact.name, contact.address_lines[1:], contact.org_number),
         invoice_number=inv.number, customer_number=contact.customer_number,
         issue_date=inv.issue_date, due_date=inv.due_date, kid=inv.kid, account_number=inv.account_number,
@@ -204,6 +208,4 @@ def print_data(inv: Invoice):
 
 
 def invoice_pdf(inv: Invoice) -> bytes:
-    from portal.pdf import render_invoice_pdf
-
     return render_invoice_pdf(print_data(inv))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import enum
 
-from portal.states import Machine
+from portal.core.states import Machine
 
 
 class InvoiceState(enum.Enum):

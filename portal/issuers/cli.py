@@ -5,9 +5,9 @@ import click
 from email_validator import EmailNotValidError, validate_email
 from flask.cli import with_appcontext
 
-from portal import db
-from portal.cli import fail
-from portal.identifiers import InvalidIdentifier, validate_account_number, validate_org_number
+from portal.core import db
+from portal.core.cli import fail
+from portal.core.identifiers import InvalidIdentifier, validate_account_number, validate_org_number
 from portal.issuers import services
 
 

@@ -3,16 +3,11 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_login import UserMixin
-from sqlalchemy import Enum, ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.db import Base, utcnow
+from portal.core.db import Base, utcnow, value_enum
 from portal.issuers.states import IssuerAgreementState
-
-
-def _enum(cls, name):
-    return Enum(cls, name=name, values_callable=lambda e: [m.value for m in e],
-                native_enum=False, length=20, validate_strings=True)
 
 
 class Issuer(Base):
@@ -72,7 +67,7 @@ class IssuerAgreement(Base):
     issuer_id: Mapped[int] = mapped_column(ForeignKey("issuers.id"))
     approver_name: Mapped[str] = mapped_column(String(200))
     approver_email: Mapped[str] = mapped_column(String(254))
-    state: Mapped[IssuerAgreementState] = mapped_column(_enum(IssuerAgreementState, "issuer_agreement_state"))
+    state: Mapped[IssuerAgreementState] = mapped_column(value_enum(IssuerAgreementState, "issuer_agreement_state"))
     stop_avtalegiro: Mapped[bool] = mapped_column(default=False)
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("issuer_users.id"))
     requested_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

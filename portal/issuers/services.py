@@ -2,27 +2,22 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 
 from flask import current_app, render_template
 from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from portal import events
-from portal.agreements import services as agreements
-from portal.agreements.models import EFakturaAgreement
-from portal.agreements.states import AgreementState
-from portal.auth import hash_password, verify_password
-from portal.contacts.models import Contact
-from portal.db import utcnow
-from portal.delivery.models import OutboxKind, OutboxMessage
-from portal.delivery.outbox import enqueue
-from portal.events import Actor
-from portal.invoices.models import Invoice
+from portal.core import events
+from portal.core.auth import hash_password, verify_password
+from portal.core.db import utcnow
+from portal.core.events import Actor
+from portal.core.outbox import OutboxKind, OutboxMessage, enqueue
+from portal.core.tokens import LinkError, LinkProblem, Purpose, make_token, mark_used, read_token
+from portal.issuers import signals
 from portal.issuers.models import Issuer, IssuerAgreement, IssuerUser
 from portal.issuers.states import IssuerAgreementAction, IssuerAgreementState, next_state
-from portal.tokens import LinkError, LinkProblem, Purpose, make_token, mark_used, read_token
 
 APPROVER_PATH = "/utstederavtale/"
 MIN_PASSWORD_LENGTH = 10
@@ -50,8 +45,6 @@ def create_issuer(sess: Session, *, name: str, org_number: str, admin_name: str,
                   uses_avtalegiro: bool = False) -> IssuerUser:
     """A new issuer with its first staff user. Inputs are already validated in form;
     uniqueness of the organisation number and the e-mail is checked here."""
-    from flask_babel import lazy_gettext as _l
-
     email = normalize_email(email)
     if sess.scalar(select(Issuer.id).where(Issuer.org_number == org_number)) is not None:
         raise SignupError("org_number", _l("Det finnes allerede en bedrift med dette organisasjonsnummeret."))
@@ -84,39 +77,9 @@ def authenticate(sess: Session, email: str, password: str) -> IssuerUser | None:
 # Dashboard
 # ---------------------------------------------------------------------------------------------
 
-def invoice_counts(sess: Session, issuer_id: int) -> dict[str, int]:
-    rows = sess.execute(select(Invoice.state, func.count()).where(Invoice.issuer_id == issuer_id)
-                        .group_by(Invoice.state)).all()
-    counts = {state.value: n for state, n in rows}
-    counts["contacts"] = sess.scalar(select(func.count()).select_from(Contact)
-                                     .where(Contact.issuer_id == issuer_id)) or 0
-    counts["agreements_active"] = sess.scalar(
-        select(func.count()).select_from(EFakturaAgreement).where(
-            EFakturaAgreement.issuer_id == issuer_id,
-            EFakturaAgreement.state == AgreementState.ACTIVE)) or 0
-    return counts
-
-
 # ---------------------------------------------------------------------------------------------
 # B2C activation
 # ---------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class ActivationPreview:
-    """What approving the issuer agreement will do to this issuer."""
-
-    third_party_agreements: int  # active agreements from an earlier arrangement that end
-    consumers_asked_again: int  # distinct contacts who must consent again
-    uses_avtalegiro: bool
-
-
-def activation_preview(sess: Session, issuer: Issuer) -> ActivationPreview:
-    where = (EFakturaAgreement.issuer_id == issuer.id, EFakturaAgreement.source == "third_party",
-             EFakturaAgreement.state == AgreementState.ACTIVE)
-    n_agreements = sess.scalar(select(func.count()).select_from(EFakturaAgreement).where(*where)) or 0
-    n_contacts = sess.scalar(select(func.count(func.distinct(EFakturaAgreement.contact_id))).where(*where)) or 0
-    return ActivationPreview(n_agreements, n_contacts, bool(issuer.uses_avtalegiro))
-
 
 class ActivationError(Exception):
     def __init__(self, message):
@@ -134,10 +97,11 @@ def _agreement_move(sess: Session, agr: IssuerAgreement, action: IssuerAgreement
 
 
 def request_activation(sess: Session, issuer: Issuer, user: IssuerUser, *, approver_name: str,
-                       approver_email: str, stop_avtalegiro: bool) -> IssuerAgreement:
-    """Ask the named person to approve the issuer agreement; a pending request is withdrawn."""
-    from flask_babel import lazy_gettext as _l
+                       approver_email: str, stop_avtalegiro: bool, preview) -> IssuerAgreement:
+    """Ask the named person to approve the issuer agreement; a pending request is withdrawn.
 
+    ``preview`` says what approval will do (``portal.agreements.services.activation_preview``);
+    it is recorded with the request and shown to the approver."""
     if issuer.is_active:
         raise ActivationError(_l("B2C er allerede aktivert for denne bedriften."))
     if issuer.uses_avtalegiro and not stop_avtalegiro:
@@ -154,12 +118,11 @@ def request_activation(sess: Session, issuer: Issuer, user: IssuerUser, *, appro
     sess.add(agr)
     issuer.agreements.append(agr)
     sess.flush()
-    preview = activation_preview(sess, issuer)
     events.record(sess, actor, "issuer_agreement", agr.id, IssuerAgreementAction.REQUEST.value,
                   to_state=agr.state.value, issuer_id=issuer.id,
                   data={"approver": agr.approver_email, "third_party_agreements": preview.third_party_agreements,
                         "stop_avtalegiro": agr.stop_avtalegiro})
-    send_approver_link(sess, agr, actor)
+    send_approver_link(sess, agr, actor, preview)
     return agr
 
 
@@ -167,10 +130,8 @@ def approver_url(token: str) -> str:
     return current_app.config["PORTAL"]["BASE_URL"] + APPROVER_PATH + token
 
 
-def send_approver_link(sess: Session, agr: IssuerAgreement, actor: Actor) -> OutboxMessage:
+def send_approver_link(sess: Session, agr: IssuerAgreement, actor: Actor, preview) -> OutboxMessage:
     """One e-mail with a fresh signed link; every sending has its own outbox key."""
-    from flask_babel import lazy_gettext as _l
-
     if agr.state is not IssuerAgreementState.PENDING:
         raise ActivationError(_l("Utstederavtalen venter ikke på godkjenning, så lenken kan ikke sendes."))
     prefix = f"issuer-agreement:{agr.id}:"
@@ -179,7 +140,6 @@ def send_approver_link(sess: Session, agr: IssuerAgreement, actor: Actor) -> Out
     n = sent_before + 1
     token = make_token(Purpose.APPROVER, {"ia": agr.id})
     issuer = agr.issuer
-    preview = activation_preview(sess, issuer)
     max_days = int(current_app.config["PORTAL"]["APPROVER_LINK_MAX_AGE"]) // 86400
     ctx = {"issuer": issuer, "agreement": agr, "url": approver_url(token), "preview": preview,
            "days": max_days}
@@ -197,13 +157,11 @@ def send_approver_link(sess: Session, agr: IssuerAgreement, actor: Actor) -> Out
     return msg
 
 
-def resend_approver_link(sess: Session, issuer: Issuer, user: IssuerUser) -> OutboxMessage:
-    from flask_babel import lazy_gettext as _l
-
+def resend_approver_link(sess: Session, issuer: Issuer, user: IssuerUser, preview) -> OutboxMessage:
     agr = issuer.pending_agreement
     if agr is None:
         raise ActivationError(_l("Ingen utstederavtale venter på godkjenning."))
-    return send_approver_link(sess, agr, staff_actor(user))
+    return send_approver_link(sess, agr, staff_actor(user), preview)
 
 
 class ApproverLinkProblem(enum.Enum):
@@ -263,10 +221,7 @@ def approve_issuer_agreement(sess: Session, token: str) -> IssuerAgreement:
     issuer.b2c_active_since = now
     events.record(sess, actor, "issuer", issuer.id, "b2c_activated", issuer_id=issuer.id,
                   data={"issuer_agreement_id": agr.id})
-    ended = agreements.terminate_third_party(sess, issuer.id, actor)
-    if ended:
-        events.record(sess, actor, "issuer", issuer.id, "third_party_terminated", issuer_id=issuer.id,
-                      data={"agreements": ended})
+    signals.issuer_activated.send(issuer, sess=sess, actor=actor)
     if agr.stop_avtalegiro and issuer.uses_avtalegiro:
         issuer.uses_avtalegiro = False
         events.record(sess, actor, "issuer", issuer.id, "avtalegiro_stopped", issuer_id=issuer.id)

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import click
 
-from portal import db
-from portal.cli import fail
+from portal.core import db
+from portal.core.cli import fail
+from portal.support import services
 
 
 @click.command("create-support-user")
@@ -13,8 +14,6 @@ from portal.cli import fail
 @click.option("--password", required=True, help="At least 12 characters.")
 def create_support_user(email: str, name: str, password: str) -> None:
     """Create a support staff account (separate from issuer staff)."""
-    from portal.support import services
-
     try:
         user = services.create_support_user(db.session, email=email, name=name, password=password)
     except services.SupportError as exc:

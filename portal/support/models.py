@@ -6,7 +6,7 @@ from flask_login import UserMixin
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.db import Base, utcnow
+from portal.core.db import Base, utcnow
 
 
 class SupportUser(UserMixin, Base):

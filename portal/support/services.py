@@ -12,17 +12,16 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from portal import events
 from portal.agreements import services as agreements
 from portal.agreements.models import ConsentReceipt, ConsentRequest, Consumer, EFakturaAgreement
 from portal.agreements.states import AgreementState
-from portal.auth import hash_password, verify_password
 from portal.contacts.models import Contact
 from portal.contacts.rules import efaktura_blockers
-from portal.db import utcnow
-from portal.delivery.models import OutboxKind, OutboxMessage, OutboxStatus
-from portal.events import Actor, Event
-from portal.identifiers import (
+from portal.core import events, outbox
+from portal.core.auth import hash_password, verify_password
+from portal.core.db import utcnow
+from portal.core.events import Actor, Event
+from portal.core.identifiers import (
     InvalidIdentifier,
     mask_mobile,
     mask_national_id,
@@ -30,6 +29,7 @@ from portal.identifiers import (
     validate_national_id,
     validate_org_number,
 )
+from portal.core.outbox import OutboxAction, OutboxKind, OutboxMessage, OutboxStatus
 from portal.invoices import services as invoices
 from portal.invoices.models import Invoice
 from portal.invoices.states import InvoiceState
@@ -332,13 +332,11 @@ def resend_consent(sess: Session, user: SupportUser, contact_id: int) -> Consent
 
 # --- retry a dead outbox row -------------------------------------------------------------
 
-INVOICE_DELIVERY_KINDS = (OutboxKind.NETTBANK, OutboxKind.POST, OutboxKind.EMAIL)
+INVOICE_DELIVERY_KINDS = (OutboxKind.NETTBANK, OutboxKind.POST, OutboxKind.INVOICE_EMAIL)
 
 
 def _is_invoice_delivery(msg: OutboxMessage) -> bool:
-    if msg.kind not in INVOICE_DELIVERY_KINDS or msg.invoice_id is None:
-        return False
-    return msg.kind is not OutboxKind.EMAIL or (msg.payload or {}).get("purpose") == "invoice"
+    return msg.kind in INVOICE_DELIVERY_KINDS and msg.invoice_id is not None
 
 
 def retry_outbox(sess: Session, user: SupportUser, message_id: int) -> OutboxMessage:
@@ -360,18 +358,12 @@ def retry_outbox(sess: Session, user: SupportUser, message_id: int) -> OutboxMes
             raise SupportError("delivered", _l("Fakturaen er allerede levert. Ingenting ble sendt på nytt."))
         if inv.state is InvoiceState.FAILED:
             invoices.retry(sess, inv, actor)
-            msg.status = OutboxStatus.CANCELLED
-            msg.done_at = utcnow()
+            outbox.move(msg, OutboxAction.SUPERSEDE)
             target = sess.scalar(select(OutboxMessage).where(
                 OutboxMessage.invoice_id == inv.id, OutboxMessage.status == OutboxStatus.PENDING,
                 OutboxMessage.kind.in_(INVOICE_DELIVERY_KINDS)).order_by(OutboxMessage.id.desc())) or msg
     if target is msg:
-        msg.status = OutboxStatus.PENDING
-        msg.attempts = 0
-        msg.available_at = utcnow()
-        msg.locked_until = None
-        msg.locked_by = None
-        msg.done_at = None
+        outbox.move(msg, OutboxAction.RETRY)
     events.record(sess, actor, "outbox", msg.id, "support_retry", from_state=OutboxStatus.DEAD.value,
                   to_state=msg.status.value, data={"kind": msg.kind.value, "new_outbox_id": target.id}, **common)
     record(sess, user, "retry", target_type="outbox", target_id=msg.id, detail=f"{msg.kind.value} → {target.id}")

@@ -155,7 +155,7 @@ def run_system(home: Path, name: str, *, deadline_seconds: int):
     system = System(name=name, base_url=env["PORTAL_BASE_URL"], bankid_url=env["PORTAL_BANKID_ISSUER"],
                     home=home, env=env)
     commands = {
-        "bankid": [FLASK, "--app", "portal.bankid.provider:create_provider_app", "run", "--host",
+        "bankid": [FLASK, "--app", "simulators.bankid.provider:create_provider_app", "run", "--host",
                    "127.0.0.1", "--port", str(bankid_port), "--no-reload"],
         "web": [FLASK, "--app", "wsgi", "run", "--host", "127.0.0.1", "--port", str(web_port),
                 "--no-reload"],

@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from portal.bankid.persons import KARI
+from simulators.bankid.persons import KARI
 from tests.browser import steps
 from tests.browser.conftest import check_a11y, screen
 

@@ -6,7 +6,7 @@ with ``requests`` the way a browser would (read the form, fill it, post it).
 
 Typical use in a test module::
 
-    from portal.bankid.persons import KARI
+    from simulators.bankid.persons import KARI
     from tests.helpers import bankid as bankid_helpers
     from tests.helpers.bankid import login_consumer
 
@@ -43,7 +43,7 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from portal.bankid.persons import DEFAULT_OTP, DEFAULT_PASSWORD
+from simulators.bankid.persons import DEFAULT_OTP, DEFAULT_PASSWORD
 
 CLIENT_ID = "efaktura-portal"
 CLIENT_SECRET = "test-client-secret"  # the same as tests/conftest.py TEST_SETTINGS
@@ -86,7 +86,7 @@ class RunningProvider:
 
     @property
     def provider(self):
-        """The provider's state (keys, store, clients): ``portal.bankid.provider.Provider``."""
+        """The provider's state (keys, store, clients): ``simulators.bankid.provider.Provider``."""
         return self.app.extensions["bankid_provider"]
 
     def url(self, path: str) -> str:
@@ -112,7 +112,7 @@ def running_provider(
     address. ``wrap(wsgi_app) -> wsgi_app`` may put a test middleware in front of it (for
     example one that tampers with tokens).
     """
-    from portal.bankid.provider import create_provider_app
+    from simulators.bankid.provider import create_provider_app
 
     def not_ready(environ, start_response):  # pragma: no cover - replaced before serving
         start_response("503 Service Unavailable", [("Content-Type", "text/plain")])

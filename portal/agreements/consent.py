@@ -1,0 +1,198 @@
+"""Consumer side: reading consent links, the consumer's nettbank and agreements, receipts.
+
+Decisions themselves (approve, decline, stop) are made by ``portal.agreements.services``;
+this module finds what the consumer may see and hands the decision over.
+"""
+from __future__ import annotations
+
+import enum
+import hashlib
+from dataclasses import dataclass
+
+from flask import render_template
+from flask_babel import force_locale
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from portal.agreements import services as agreements
+from portal.agreements.models import ConsentReceipt, ConsentRequest, Consumer, EFakturaAgreement
+from portal.agreements.states import AgreementState
+from portal.contacts.models import Contact
+from portal.core.tokens import Link, LinkError, LinkProblem, Purpose, mark_used, read_token
+from portal.issuers.models import Issuer
+
+# Agreement states in which a consent link can still be answered.
+ANSWERABLE = frozenset({AgreementState.REQUESTED, AgreementState.EXPIRED})
+# States from which the consumer can say yes in "My agreements".
+APPROVABLE = frozenset({AgreementState.REQUESTED, AgreementState.EXPIRED, AgreementState.DECLINED,
+                        AgreementState.STOPPED, AgreementState.TERMINATED})
+CHANNELS = frozenset({"sms", "email"})
+
+
+class LinkStatus(enum.Enum):
+    OPEN = "open"  # can be answered now
+    INVALID = "invalid"  # tampered, truncated, wrong purpose, or pointing at nothing
+    EXPIRED = "expired"  # older than the link's lifetime, never answered
+    ANSWERED = "answered"  # the consumer (or someone with this link) already decided
+    REPLACED = "replaced"  # a newer request was sent; this round is closed
+    CLOSED = "closed"  # the agreement is in a state where the link no longer applies
+
+
+@dataclass
+class ConsentLink:
+    """What a consent link points at, and whether it can be answered."""
+
+    status: LinkStatus
+    link: Link | None = None
+    request: ConsentRequest | None = None
+    agreement: EFakturaAgreement | None = None
+    contact: Contact | None = None
+    issuer: Issuer | None = None
+    channel: str = "sms"
+    last_receipt: ConsentReceipt | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status is LinkStatus.OPEN
+
+
+def _resolve(sess: Session, payload: dict | None) -> tuple[ConsentRequest, EFakturaAgreement] | None:
+    if not isinstance(payload, dict):
+        return None
+    cr, contact_id, issuer_id = payload.get("cr"), payload.get("c"), payload.get("i")
+    if not all(isinstance(x, int) for x in (cr, contact_id, issuer_id)):
+        return None
+    req = sess.get(ConsentRequest, cr)
+    if req is None or req.contact_id != contact_id or req.issuer_id != issuer_id:
+        return None
+    return req, req.agreement
+
+
+def read_link(sess: Session, token: str) -> ConsentLink:
+    """Check a consent link without using it up (opening a link is not an answer)."""
+    problem = None
+    try:
+        link = read_token(sess, Purpose.CONSENT, token)
+        payload = link.payload
+    except LinkError as exc:
+        link, payload, problem = None, exc.payload, exc.problem
+    if problem is LinkProblem.INVALID:
+        return ConsentLink(LinkStatus.INVALID)
+    found = _resolve(sess, payload)
+    if found is None:
+        return ConsentLink(LinkStatus.INVALID)
+    req, agreement = found
+    channel = payload.get("ch") if payload.get("ch") in CHANNELS else "sms"
+    view = ConsentLink(LinkStatus.OPEN, link=link, request=req, agreement=agreement,
+                       contact=agreement.contact, issuer=agreement.issuer, channel=channel,
+                       last_receipt=latest_receipt(sess, agreement.id))
+    if req.answered_at is not None or problem is LinkProblem.USED:
+        view.status = LinkStatus.ANSWERED
+    elif agreement.state not in ANSWERABLE:
+        view.status = LinkStatus.ANSWERED if view.last_receipt else LinkStatus.CLOSED
+    elif problem is LinkProblem.EXPIRED:
+        view.status = LinkStatus.EXPIRED
+    elif req.closed_at is not None:
+        newer = agreements.open_request(sess, agreement)
+        view.status = LinkStatus.REPLACED if newer is not None else LinkStatus.EXPIRED
+    return view
+
+
+def latest_receipt(sess: Session, agreement_id: int) -> ConsentReceipt | None:
+    return sess.scalar(select(ConsentReceipt).where(ConsentReceipt.agreement_id == agreement_id)
+                       .order_by(ConsentReceipt.decided_at.desc(), ConsentReceipt.id.desc()).limit(1))
+
+
+# --- what the consumer is shown ------------------------------------------------------------
+
+def consent_text(issuer_name: str, language: str) -> str:
+    """The exact text the consumer agrees to; rendered the same way for the page and the receipt."""
+    with force_locale(language):
+        return render_template("consent/_consent_text.txt", issuer_name=issuer_name).strip()
+
+
+def stop_text(issuer_name: str, language: str) -> str:
+    with force_locale(language):
+        return render_template("consent/_stop_text.txt", issuer_name=issuer_name).strip()
+
+
+def text_digest(text: str) -> str:
+    """A short fingerprint of a shown text, carried by the form, to prove the text did not change."""
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+class Conflict(Exception):
+    """The answer could not be recorded because the situation changed; nothing was saved."""
+
+
+def decide_from_link(sess: Session, token: str, consumer: Consumer, decision: str, *, shown_text: str,
+                     language: str, acr: str | None) -> ConsentReceipt:
+    """Record the consumer's answer to a consent link (the link is used up by the answer).
+
+    Raises ``Conflict`` when the link can no longer be answered, ``ConsentError`` on an identity
+    conflict, and lets ``InvalidTransition`` / ``StaleDataError`` through for the caller to roll back."""
+    view = read_link(sess, token)
+    if not view.is_open or view.link is None:
+        raise Conflict(view.status.value)
+    agreements.check_identity(view.contact, consumer)
+    try:
+        mark_used(sess, Purpose.CONSENT, view.link)
+    except LinkError:
+        raise Conflict(LinkStatus.ANSWERED.value) from None
+    decide = agreements.approve if decision == "approve" else agreements.decline
+    return decide(sess, view.agreement, consumer, channel=view.channel, acr=acr, shown_text=shown_text,
+                  language=language, consent_request=view.request)
+
+
+# --- the consumer's own things ---------------------------------------------------------------
+
+def visible_agreements(sess: Session, consumer: Consumer) -> list[EFakturaAgreement]:
+    """Agreements bound to the consumer, plus open questions to contacts that are theirs."""
+    bound_contacts = select(Contact.id).where(Contact.consumer_id == consumer.id)
+    stmt = (select(EFakturaAgreement)
+            .where(or_(EFakturaAgreement.consumer_id == consumer.id,
+                       (EFakturaAgreement.contact_id.in_(bound_contacts))
+                       & EFakturaAgreement.state.in_([AgreementState.REQUESTED, AgreementState.EXPIRED])))
+            .order_by(EFakturaAgreement.state_changed_at.desc(), EFakturaAgreement.id.desc()))
+    return list(sess.scalars(stmt))
+
+
+def agreement_of(sess: Session, consumer: Consumer, agreement_id: int) -> EFakturaAgreement | None:
+    """One agreement the consumer may see, or None (the caller answers 404)."""
+    for agreement in visible_agreements(sess, consumer):
+        if agreement.id == agreement_id:
+            return agreement
+    return None
+
+
+def approve_in_portal(sess: Session, consumer: Consumer, agreement_id: int, *, shown_text: str,
+                      language: str, acr: str | None) -> ConsentReceipt:
+    """Say yes from "My agreements" (after declining, stopping, or missing the link)."""
+    agreement = agreement_of(sess, consumer, agreement_id)
+    if agreement is None or agreement.state not in APPROVABLE:
+        raise Conflict("not_approvable")
+    agreements.check_identity(agreement.contact, consumer)
+    return agreements.approve(sess, agreement, consumer, channel="portal", acr=acr, shown_text=shown_text,
+                              language=language, consent_request=agreements.open_request(sess, agreement))
+
+
+def stop_in_portal(sess: Session, consumer: Consumer, agreement_id: int, *, shown_text: str,
+                   language: str, acr: str | None) -> ConsentReceipt:
+    """End an active agreement from "My agreements"."""
+    agreement = agreement_of(sess, consumer, agreement_id)
+    if agreement is None or agreement.state is not AgreementState.ACTIVE:
+        raise Conflict("not_active")
+    return agreements.stop(sess, agreement, consumer, acr=acr, shown_text=shown_text, language=language)
+
+
+def receipts_for_agreement(sess: Session, agreement_id: int) -> list[ConsentReceipt]:
+    """Every decision recorded on an agreement, newest first (for the consumer, issuer and support)."""
+    return list(sess.scalars(select(ConsentReceipt).where(ConsentReceipt.agreement_id == agreement_id)
+                             .order_by(ConsentReceipt.decided_at.desc(), ConsentReceipt.id.desc())))
+
+
+def receipt_of(sess: Session, consumer: Consumer, agreement_id: int, receipt_id: int) -> ConsentReceipt | None:
+    receipt = sess.get(ConsentReceipt, receipt_id)
+    if receipt is None or receipt.agreement_id != agreement_id or receipt.consumer_id != consumer.id:
+        return None
+    return receipt

@@ -1,0 +1,14 @@
+"""What the agreements feature announces, for higher features to react to.
+
+Receivers run synchronously in the sender's transaction (the same session), so a reaction
+either happens with the decision or not at all. They are connected at start-up in
+``create_app``; a receiver gets the agreement as sender and ``sess`` and ``actor`` as keywords.
+"""
+from __future__ import annotations
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+agreement_approved = _signals.signal("agreement-approved")
+agreement_declined = _signals.signal("agreement-declined")

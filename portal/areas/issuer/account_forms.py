@@ -1,0 +1,94 @@
+"""Forms of the issuer area: log-in, sign-up, B2C activation."""
+from __future__ import annotations
+
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+
+from portal.core.identifiers import InvalidIdentifier, validate_account_number, validate_org_number
+
+
+def check_email(_form, field) -> None:
+    """A real e-mail address (syntax only; no DNS look-up)."""
+    try:
+        field.data = validate_email((field.data or "").strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        raise ValidationError(_l("Skriv en gyldig e-postadresse, for eksempel navn@firma.no.")) from None
+
+
+def _identifier(validate):
+    def check(_form, field) -> None:
+        try:
+            field.data = validate(field.data or "")
+        except InvalidIdentifier as exc:
+            raise ValidationError(str(exc.message)) from None
+
+    return check
+
+
+def _optional_identifier(validate):
+    inner = _identifier(validate)
+
+    def check(form, field) -> None:
+        if (field.data or "").strip():
+            inner(form, field)
+        else:
+            field.data = ""
+
+    return check
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("E-post"), validators=[DataRequired(_l("Skriv e-postadressen din."))])
+    password = PasswordField(_l("Passord"), validators=[DataRequired(_l("Skriv passordet ditt."))])
+    next = HiddenField()
+
+
+class SignupForm(FlaskForm):
+    company_name = StringField(_l("Bedriftens navn"), validators=[
+        DataRequired(_l("Skriv bedriftens navn.")), Length(max=200)])
+    org_number = StringField(_l("Organisasjonsnummer"), description=_l("Ni sifre, for eksempel 923 609 016."),
+                             validators=[_identifier(validate_org_number)])
+    account_number = StringField(_l("Kontonummer for innbetalinger (valgfritt)"),
+                                 description=_l("11 sifre, for eksempel 1234.56.78903. Brukes som standard på fakturaene."),
+                                 validators=[_optional_identifier(validate_account_number)])
+    admin_name = StringField(_l("Ditt navn"), validators=[DataRequired(_l("Skriv navnet ditt.")), Length(max=200)])
+    email = EmailField(_l("Din e-post"), validators=[DataRequired(_l("Skriv e-postadressen din.")), check_email])
+    password = PasswordField(_l("Passord"), description=_l("Minst 10 tegn."), validators=[
+        DataRequired(_l("Velg et passord.")), Length(min=10, message=_l("Passordet må ha minst 10 tegn."))])
+    confirm = PasswordField(_l("Gjenta passordet"), validators=[
+        DataRequired(_l("Skriv passordet en gang til.")),
+        EqualTo("password", message=_l("Passordene er ikke like."))])
+
+
+class ApproverForm(FlaskForm):
+    """Step one of activation: who approves the issuer agreement."""
+
+    approver_name = StringField(_l("Navn på den som godkjenner utstederavtalen"), validators=[
+        DataRequired(_l("Skriv navnet på den som skal godkjenne.")), Length(max=200)])
+    approver_email = EmailField(_l("E-post til den som godkjenner"), validators=[
+        DataRequired(_l("Skriv e-postadressen til den som skal godkjenne.")), check_email])
+
+
+class ConfirmActivationForm(ApproverForm):
+    """Step two: the explicit confirmation after the preview."""
+
+    stop_avtalegiro = BooleanField(_l("Ja, stopp AvtaleGiro for bedriften når utstederavtalen er godkjent"))
+    confirm = BooleanField(_l("Jeg har lest hva aktiveringen betyr for bedriften, og vil sende utstederavtalen til godkjenning"),
+                           validators=[DataRequired(_l("Kryss av for at du har lest hva aktiveringen betyr."))])
+
+    def __init__(self, *args, uses_avtalegiro: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.uses_avtalegiro = uses_avtalegiro
+
+    def validate_stop_avtalegiro(self, field) -> None:
+        if self.uses_avtalegiro and not field.data:
+            raise ValidationError(_l(
+                "eFaktura B2C kan ikke brukes sammen med AvtaleGiro. Kryss av for å stoppe AvtaleGiro, "
+                "eller la være å aktivere."))
+
+
+class ActionForm(FlaskForm):
+    """A button that only needs CSRF protection."""

@@ -1,0 +1,181 @@
+"""Support area: log-in, search, status pages with timelines, and two careful actions."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal.areas.support.forms import ActionForm, LoginForm, SearchForm
+from portal.core import db
+from portal.core.auth import (
+    LoginRefused,
+    attempt_login,
+    end_staff_session,
+    safe_next,
+    start_staff_session,
+    support_login_required,
+)
+from portal.core.db import utcnow
+from portal.support import services
+
+bp = Blueprint("support", __name__, url_prefix="/kundestotte")
+
+SEEN_KEY = "support_seen"
+
+
+def _is_support_user() -> bool:
+    return current_user.is_authenticated and current_user.get_id().startswith("support:")
+
+
+@bp.before_request
+def _idle_timeout():
+    """Log a support user out after SUPPORT_IDLE_MINUTES without a request."""
+    if not _is_support_user():
+        return None
+    now = utcnow().timestamp()
+    seen = session.get(SEEN_KEY)
+    if isinstance(seen, (int, float)) and now - seen > services.idle_limit().total_seconds():
+        end_staff_session()
+        flash(_("Du ble logget ut fordi du ikke hadde gjort noe på en stund. Logg inn igjen for å fortsette."),
+              "info")
+        target = request.full_path.rstrip("?") if request.method == "GET" else None
+        return redirect(url_for("support.login", next=target))
+    session[SEEN_KEY] = now
+    return None
+
+
+@bp.route("/logg-inn", methods=["GET", "POST"])
+def login():
+    target = safe_next(request.args.get("next"), url_for("support.search"))
+    if _is_support_user():
+        return redirect(target)
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = attempt_login("support", services.authenticate, form.email.data, form.password.data)
+        except LoginRefused as refused:
+            form.form_errors.append(refused.message)
+            return render_template("support/login.html", form=form), refused.status
+        start_staff_session(user)
+        session[SEEN_KEY] = utcnow().timestamp()
+        return redirect(target)
+    status = 422 if request.method == "POST" else 200
+    return render_template("support/login.html", form=form), status
+
+
+@bp.post("/logg-ut")
+def logout():
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    end_staff_session()
+    flash(_("Du er logget ut."), "success")
+    return redirect(url_for("support.login"))
+
+
+@bp.route("/", methods=["GET", "POST"])
+@support_login_required
+def search():
+    form = SearchForm()
+    result = None
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            result = services.search(db.session, current_user, form.q.data or "", only=form.kind.data or None,
+                                     cursor=form.after.data or None)
+        else:
+            status = 422
+    return render_template("support/search.html", form=form, result=result), status
+
+
+@bp.get("/kontakter/<int:contact_id>")
+@support_login_required
+def contact(contact_id: int):
+    status = services.contact_status(db.session, current_user, contact_id)
+    if status is None:
+        abort(404)
+    return render_template("support/contact.html", s=status, form=ActionForm())
+
+
+@bp.post("/kontakter/<int:contact_id>/vis-mobil")
+@support_login_required
+def reveal(contact_id: int):
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    status = services.contact_status(db.session, current_user, contact_id, reveal=True)
+    if status is None:
+        abort(404)
+    return render_template("support/contact.html", s=status, form=form)
+
+
+@bp.post("/kontakter/<int:contact_id>/send-samtykke")
+@support_login_required
+def resend(contact_id: int):
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.resend_consent(db.session, current_user, contact_id)
+    except LookupError:
+        abort(404)
+    except services.SupportError as exc:
+        flash(_("Forespørselen ble ikke sendt på nytt:"), "warning")
+        for reason in exc.message:
+            flash(str(reason), "warning")
+        return redirect(url_for("support.contact", contact_id=contact_id))
+    flash(_("Samtykkeforespørselen er sendt på nytt på SMS og e-post."), "success")
+    return redirect(url_for("support.contact", contact_id=contact_id))
+
+
+@bp.post("/utboks/<int:message_id>/prov-igjen")
+@support_login_required
+def retry(message_id: int):
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    back = safe_next(form.next.data, url_for("support.search"))
+    try:
+        services.retry_outbox(db.session, current_user, message_id)
+    except LookupError:
+        abort(404)
+    except services.SupportError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "warning")
+        return redirect(back)
+    flash(_("Meldingen er lagt i køen igjen og sendes straks."), "success")
+    return redirect(back)
+
+
+@bp.get("/fakturaer/<int:invoice_id>")
+@support_login_required
+def invoice(invoice_id: int):
+    status = services.invoice_status(db.session, current_user, invoice_id)
+    if status is None:
+        abort(404)
+    return render_template("support/invoice.html", s=status, form=ActionForm())
+
+
+@bp.get("/utstedere/<int:issuer_id>")
+@support_login_required
+def issuer(issuer_id: int):
+    status = services.issuer_status(db.session, current_user, issuer_id)
+    if status is None:
+        abort(404)
+    return render_template("support/issuer.html", s=status, form=ActionForm())
+
+
+@bp.get("/forbrukere/<int:consumer_id>")
+@support_login_required
+def consumer(consumer_id: int):
+    status = services.consumer_status(db.session, current_user, consumer_id)
+    if status is None:
+        abort(404)
+    return render_template("support/consumer.html", s=status)
+
+
+@bp.get("/logg")
+@support_login_required
+def audit():
+    rows, more, users = services.audit_page(db.session, current_user, request.args.get("before"))
+    return render_template("support/audit.html", rows=rows, more=more, users=users)

@@ -1,0 +1,145 @@
+"""Staff log-in (issuer staff and support staff are separate kinds of user)."""
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from flask import Flask, abort, current_app, g, has_app_context, redirect, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import LoginManager, current_user, login_user, logout_user
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from portal.core import db
+from portal.core.auth import throttle
+from portal.core.db import utcnow
+
+login_manager = LoginManager()
+login_manager.login_message = _l("Logg inn for å se denne siden.")
+login_manager.login_message_category = "info"
+
+# Each kind of staff account ("issuer", "support") says how to load a user by id; filled by
+# create_app, since the account models live in the features above this package.
+user_loaders: dict[str, Callable[[int], object | None]] = {}
+
+# A fixed hash to compare against when the e-mail is unknown, so that timing does
+# not reveal which addresses have accounts.
+_DUMMY_HASHES: dict[str, str] = {}
+
+
+def hash_password(password: str) -> str:
+    method = "scrypt"
+    if has_app_context():
+        method = current_app.config["PORTAL"]["PASSWORD_HASH_METHOD"]
+    return generate_password_hash(password, method=method)
+
+
+def verify_password(stored_hash: str | None, password: str) -> bool:
+    if not stored_hash:
+        method = current_app.config["PORTAL"]["PASSWORD_HASH_METHOD"] if has_app_context() else "scrypt"
+        if method not in _DUMMY_HASHES:
+            _DUMMY_HASHES[method] = generate_password_hash("not-a-real-password", method=method)
+        check_password_hash(_DUMMY_HASHES[method], password)
+        return False
+    return check_password_hash(stored_hash, password)
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        kind, _, raw = user_id.partition(":")
+        loader = user_loaders.get(kind)
+        if loader is None or not raw.isdigit() or len(raw) > 18:
+            return None
+        return loader(int(raw))
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        area = "support" if request.blueprint == "support" else "issuers"
+        target = url_for(f"{area}.login", next=request.full_path.rstrip("?"))
+        return redirect(target)
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Accept only a local path: no scheme, no host, no backslash tricks."""
+    if not target:
+        return default
+    target = target.strip()
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
+        return default
+    return target
+
+
+def rotate_session() -> None:
+    """Start a fresh session (at every login and logout): nothing from before survives except
+    the chosen language. The CSRF token is renewed with it."""
+    lang = session.get("lang")
+    session.clear()
+    g.pop("csrf_token", None)
+    if lang:
+        session["lang"] = lang
+
+
+def start_staff_session(user) -> None:
+    """Rotate the session at login and log the staff user in."""
+    rotate_session()
+    login_user(user)
+    session.permanent = True
+    user.last_login_at = utcnow()
+
+
+def end_staff_session() -> None:
+    logout_user()
+    rotate_session()
+
+
+class LoginRefused(Exception):
+    """The log-in did not go through; ``message`` is for the person at the form."""
+
+    def __init__(self, message, status: int = 422):
+        super().__init__(str(message))
+        self.message = message
+        self.status = status
+
+
+def attempt_login(realm: str, authenticate, email: str, password: str):
+    """Check the password through ``authenticate(sess, email, password)``, with pauses after
+    repeated failures. Returns the user or raises LoginRefused. Failures are kept although the
+    page answers with an error status, so that they count."""
+    address = request.remote_addr or "unknown"
+    if throttle.is_paused(db.session, realm, email, address):
+        raise LoginRefused(_("For mange mislykkede forsøk på kort tid. Kontoen er satt på pause "
+                             "i et kvarter; prøv igjen etterpå."), status=429)
+    user = authenticate(db.session, email, password)
+    if user is None:
+        throttle.record_failure(db.session, realm, email, address)
+        db.keep_changes_on_error()
+        raise LoginRefused(_("E-postadressen eller passordet er feil. Prøv igjen."))
+    throttle.clear(db.session, realm, email)
+    return user
+
+
+def _kind_required(kind: str):
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if not current_user.get_id().startswith(kind + ":"):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+issuer_login_required = _kind_required("issuer")
+support_login_required = _kind_required("support")

@@ -1,0 +1,186 @@
+"""Settings: defaults, then the environment (``PORTAL_`` prefix), then explicit overrides.
+
+Development keeps generated secrets under ``instance/``; production refuses to start
+without them.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+INSTANCE_PATH = Path(os.environ.get("PORTAL_INSTANCE_PATH", PROJECT_ROOT / "instance"))
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message is one line for the operator."""
+
+
+def instance_path() -> Path:
+    path = Path(os.environ.get("PORTAL_INSTANCE_PATH", INSTANCE_PATH))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def dev_secret(name: str, nbytes: int = 32) -> str:
+    """A secret generated once and kept in ``instance/<name>`` (development only)."""
+    path = instance_path() / name
+    if path.exists():
+        value = path.read_text().strip()
+        if value:
+            return value
+    value = secrets.token_urlsafe(nbytes)
+    path.write_text(value + "\n")
+    with contextlib.suppress(OSError):
+        path.chmod(0o600)
+    return value
+
+
+def _bool(value: str | bool) -> bool:
+    if isinstance(value, bool):
+        return value
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+# name -> (default, parser)
+DEFAULTS: dict[str, tuple[object, object]] = {
+    "ENV": ("development", str),  # development | production | testing
+    "DATABASE_URL": (None, str),
+    "SECRET_KEY": (None, str),
+    "BASE_URL": ("http://127.0.0.1:5000", str),
+    # Outgoing e-mail: empty host means the development mailbox keeps the messages.
+    "SMTP_HOST": ("", str),
+    "SMTP_PORT": (25, int),
+    "SMTP_SECURITY": ("none", str),  # none | starttls | ssl
+    "SMTP_USERNAME": ("", str),
+    "SMTP_PASSWORD": ("", str),
+    "SMTP_TIMEOUT": (10.0, float),
+    "MAIL_FROM": ("eFaktura <efaktura@example.no>", str),
+    # SMS: empty URL means the development mailbox keeps the messages.
+    "SMS_GATEWAY_URL": ("", str),
+    "SMS_GATEWAY_TOKEN": ("", str),
+    "SMS_SENDER": ("eFaktura", str),
+    # BankID over OpenID Connect (the simulated provider by default).
+    "BANKID_ISSUER": ("http://127.0.0.1:5001", str),
+    "BANKID_CLIENT_ID": ("efaktura-portal", str),
+    "BANKID_CLIENT_SECRET": (None, str),
+    "BANKID_SCOPES": ("openid profile nnin_altsub", str),
+    "BANKID_NNIN_CLAIM": ("nnin_altsub", str),
+    "BANKID_ACCEPTED_ACR": ("urn:bankid:bid;LOA=4 urn:bankid:bis;LOA=3", str),
+    "BANKID_ALLOWED_ALGS": ("RS256", str),
+    # Time rules.
+    "CONSENT_DEADLINE_SECONDS": (3 * 24 * 3600, int),
+    "CONSENT_LINK_MAX_AGE": (30 * 24 * 3600, int),
+    "APPROVER_LINK_MAX_AGE": (7 * 24 * 3600, int),
+    "SUPPORT_IDLE_MINUTES": (30, int),
+    # Password hashing (werkzeug method string); scrypt unless a test run asks for a cheaper one.
+    "PASSWORD_HASH_METHOD": ("scrypt", str),
+    # Worker.
+    "WORKER_POLL_SECONDS": (1.0, float),
+    "WORKER_LEASE_SECONDS": (60, int),
+    "WORKER_MAX_ATTEMPTS": (6, int),
+    "WORKER_BACKOFF_BASE_SECONDS": (10, int),
+    # Development conveniences (mailbox page, BankID quick-pick).
+    "DEV_TOOLS": (None, _bool),
+}
+
+
+def read_settings(defaults: dict[str, tuple[object, object]], overrides: dict) -> dict:
+    """Each named setting from ``overrides`` (taken out of it), else ``PORTAL_<NAME>`` parsed,
+    else its default. A value that does not parse is a ConfigError naming the variable."""
+    values: dict[str, object] = {}
+    for name, (default, parse) in defaults.items():
+        if name in overrides:
+            values[name] = overrides.pop(name)
+            continue
+        raw = os.environ.get("PORTAL_" + name)
+        if raw is None:
+            values[name] = default
+            continue
+        try:
+            values[name] = parse(raw)  # type: ignore[operator]
+        except ValueError as exc:
+            raise ConfigError(f"PORTAL_{name} has an invalid value {raw!r}: {exc}") from None
+    return values
+
+
+def load_config(overrides: dict | None = None) -> dict:
+    """Build the settings dict; raises ConfigError with a one-line message."""
+    overrides = dict(overrides or {})
+    cfg = read_settings(DEFAULTS, overrides)
+    cfg.update(overrides)
+
+    env = str(cfg["ENV"])
+    if env not in {"development", "production", "testing"}:
+        raise ConfigError(f"PORTAL_ENV must be development, production or testing, not {env!r}")
+    production = env == "production"
+    if cfg["DEV_TOOLS"] is None:
+        cfg["DEV_TOOLS"] = not production
+    if production and cfg["DEV_TOOLS"]:
+        raise ConfigError("PORTAL_DEV_TOOLS cannot be switched on in production")
+
+    if not cfg["SECRET_KEY"]:
+        if production:
+            raise ConfigError("PORTAL_SECRET_KEY must be set in production (a long random string)")
+        cfg["SECRET_KEY"] = dev_secret("secret_key")
+    if not cfg["BANKID_CLIENT_SECRET"]:
+        if production:
+            raise ConfigError("PORTAL_BANKID_CLIENT_SECRET must be set in production")
+        cfg["BANKID_CLIENT_SECRET"] = dev_secret("bankid_client_secret")
+
+    if not cfg["DATABASE_URL"]:
+        if production:
+            raise ConfigError("PORTAL_DATABASE_URL must be set in production")
+        cfg["DATABASE_URL"] = f"sqlite:///{instance_path() / 'portal.sqlite3'}"
+    cfg["DATABASE_URL"] = normalize_database_url(str(cfg["DATABASE_URL"]))
+
+    if cfg["SMTP_SECURITY"] not in {"none", "starttls", "ssl"}:
+        raise ConfigError("PORTAL_SMTP_SECURITY must be none, starttls or ssl")
+    if production and not cfg["SMTP_HOST"]:
+        raise ConfigError("PORTAL_SMTP_HOST must be set in production")
+    for key in ("BASE_URL", "BANKID_ISSUER"):
+        cfg[key] = str(cfg[key]).rstrip("/")
+        if not str(cfg[key]).startswith(("http://", "https://")):
+            raise ConfigError(f"PORTAL_{key} must be an http(s) URL, not {cfg[key]!r}")
+    if production and not str(cfg["PASSWORD_HASH_METHOD"]).startswith("scrypt"):
+        raise ConfigError("PORTAL_PASSWORD_HASH_METHOD must be scrypt in production")
+    cfg["PRODUCTION"] = production
+    return cfg
+
+
+def normalize_database_url(url: str) -> str:
+    """Validate the database URL; ``postgresql://`` is served by psycopg 3."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(f"PORTAL_DATABASE_URL is not a database URL: {url!r}") from None
+    backend = parsed.get_backend_name()
+    if backend not in {"sqlite", "postgresql"}:
+        raise ConfigError(f"PORTAL_DATABASE_URL must be sqlite or postgresql, not {backend!r}")
+    if backend == "postgresql" and parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def flask_settings(cfg: dict) -> dict:
+    """Translate our settings into Flask's own keys."""
+    return {
+        "SECRET_KEY": cfg["SECRET_KEY"],
+        "SESSION_COOKIE_NAME": "portal_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": str(cfg["BASE_URL"]).startswith("https://"),
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
+        "REMEMBER_COOKIE_DURATION": timedelta(days=1),
+        "WTF_CSRF_TIME_LIMIT": 8 * 3600,
+        "BABEL_DEFAULT_LOCALE": "nb",
+        "BABEL_DEFAULT_TIMEZONE": "Europe/Oslo",
+        "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
+        "TESTING": cfg["ENV"] == "testing",
+    }

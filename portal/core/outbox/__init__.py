@@ -1,0 +1,144 @@
+"""Side effects as rows in the outbox, written in the caller's transaction.
+
+Features write rows with :func:`enqueue` and register, at start-up, the handler that performs
+each kind (:func:`register`). The worker (``portal.delivery.worker``) claims due rows and calls
+the handler; it knows nothing about invoices or consent. Every change of a row's status goes
+through :func:`move`, which applies the pure table in :mod:`portal.core.outbox.states`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from portal.core.db import utcnow
+from portal.core.outbox.models import OutboxKind, OutboxMessage
+from portal.core.outbox.states import OutboxAction, OutboxStatus, next_state
+
+__all__ = [
+    "Handler", "OutboxAction", "OutboxKind", "OutboxMessage", "OutboxStatus", "cancel_pending",
+    "enqueue", "handler_for", "move", "pending_for_invoice", "register",
+]
+
+
+# --- handlers ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Handler:
+    """What the worker calls for one kind of row.
+
+    ``perform(sess, row)`` does the effect (raising the delivery errors of
+    ``portal.delivery.channels`` on failure); ``on_dead(sess, row, reason)``, when given, runs in
+    the same transaction that gives the row up (an invoice delivery then shows *failed*)."""
+
+    perform: Callable[[Session, OutboxMessage], None]
+    on_dead: Callable[[Session, OutboxMessage, str], None] | None = None
+
+
+_HANDLERS: dict[OutboxKind, Handler] = {}
+
+
+def register(kind: OutboxKind, perform: Callable[[Session, OutboxMessage], None], *,
+             on_dead: Callable[[Session, OutboxMessage, str], None] | None = None) -> None:
+    """Say which function performs rows of ``kind``. Registering again replaces the handler."""
+    _HANDLERS[kind] = Handler(perform, on_dead)
+
+
+class NoHandler(LookupError):
+    """A row of a kind that no feature registered a handler for: a start-up mistake."""
+
+
+def handler_for(kind: OutboxKind) -> Handler:
+    try:
+        return _HANDLERS[kind]
+    except KeyError:
+        raise NoHandler(f"no outbox handler registered for {kind.value!r}") from None
+
+
+def missing_handlers() -> list[OutboxKind]:
+    return [kind for kind in OutboxKind if kind not in _HANDLERS]
+
+
+# --- writing rows ------------------------------------------------------------------------
+
+def enqueue(
+    sess: Session,
+    kind: OutboxKind,
+    key: str,
+    payload: dict[str, Any],
+    *,
+    issuer_id: int | None = None,
+    contact_id: int | None = None,
+    invoice_id: int | None = None,
+    consent_request_id: int | None = None,
+    available_at: dt.datetime | None = None,
+) -> OutboxMessage:
+    """Add one effect. ``key`` is its idempotency key: a second row with the same key is refused
+    by the database, so one cause never produces two effects."""
+    msg = OutboxMessage(
+        kind=kind,
+        idempotency_key=key,
+        payload=payload,
+        issuer_id=issuer_id,
+        contact_id=contact_id,
+        invoice_id=invoice_id,
+        consent_request_id=consent_request_id,
+        available_at=available_at or utcnow(),
+        max_attempts=int(current_app.config["PORTAL"]["WORKER_MAX_ATTEMPTS"]),
+    )
+    sess.add(msg)
+    return msg
+
+
+def move(row: OutboxMessage, action: OutboxAction, *, now: dt.datetime | None = None,
+         error: str | None = None, available_at: dt.datetime | None = None) -> None:
+    """Apply one transition to a loaded row (raises InvalidTransition when not allowed)."""
+    now = now or utcnow()
+    row.status = next_state(row.status, action)
+    if action is OutboxAction.COMPLETE:
+        row.done_at = now
+        row.locked_until = None  # locked_by stays: which worker did it
+        row.last_error = None
+    elif action is OutboxAction.RESCHEDULE:
+        row.available_at = available_at or now
+        row.last_error = (error or "")[:1000] or None
+        row.locked_until = row.locked_by = None
+    elif action is OutboxAction.GIVE_UP:
+        row.done_at = now
+        row.last_error = (error or "")[:1000] or None
+        row.locked_until = row.locked_by = None
+    elif action in (OutboxAction.CANCEL, OutboxAction.SUPERSEDE):
+        row.done_at = now
+        row.locked_until = row.locked_by = None
+    elif action is OutboxAction.RETRY:
+        row.attempts = 0
+        row.available_at = now
+        row.locked_until = row.locked_by = None
+        row.done_at = None
+
+
+def cancel_pending(sess: Session, kind: OutboxKind, *, invoice_id: int | None = None,
+                   consent_request_id: int | None = None) -> int:
+    """Cancel pending rows of one kind for an invoice or consent request (e.g. a deadline that
+    no longer matters). Returns how many were cancelled. A set-based form of
+    ``move(row, OutboxAction.CANCEL)``: pending → cancelled."""
+    target = next_state(OutboxStatus.PENDING, OutboxAction.CANCEL)
+    stmt = update(OutboxMessage).where(OutboxMessage.kind == kind,
+                                       OutboxMessage.status == OutboxStatus.PENDING)
+    if invoice_id is not None:
+        stmt = stmt.where(OutboxMessage.invoice_id == invoice_id)
+    if consent_request_id is not None:
+        stmt = stmt.where(OutboxMessage.consent_request_id == consent_request_id)
+    result = sess.execute(stmt.values(status=target, done_at=utcnow(), locked_until=None)
+                          .execution_options(synchronize_session=False))
+    return result.rowcount or 0
+
+
+def pending_for_invoice(sess: Session, invoice_id: int) -> list[OutboxMessage]:
+    return list(sess.scalars(select(OutboxMessage).where(
+        OutboxMessage.invoice_id == invoice_id, OutboxMessage.status == OutboxStatus.PENDING)))

@@ -1,0 +1,114 @@
+"""How invoices travel: the outbox handlers for invoice rows, and the reactions to consent.
+
+Registered at start-up by ``create_app``: the worker calls these handlers for the invoice kinds,
+and the agreement signals release held invoices in the transaction of the consumer's answer.
+"""
+from __future__ import annotations
+
+from flask import render_template
+from flask_babel import force_locale
+from sqlalchemy.orm import Session
+
+from portal.agreements import services as agreements
+from portal.agreements import signals
+from portal.core import outbox
+from portal.core.events import Actor
+from portal.core.labels import N_
+from portal.core.outbox import OutboxKind, OutboxMessage
+from portal.delivery import channels
+from portal.delivery.channels import Attachment, Mail, PermanentError
+from portal.invoices import services as invoices
+from portal.invoices.models import Invoice
+from portal.invoices.states import Channel, InvoiceState
+
+
+def invoice_for(sess: Session, row: OutboxMessage, channel: Channel) -> Invoice | None:
+    """The invoice this delivery row is for, or None when it is no longer waiting for it."""
+    inv = sess.get(Invoice, int((row.payload or {}).get("invoice_id") or row.invoice_id or 0))
+    if inv is None or inv.state is not InvoiceState.SENDING or inv.channel is not channel:
+        return None
+    return inv
+
+
+def render_invoice_mail(inv: Invoice) -> Mail:
+    """The e-mail that carries an invoice as a PDF, in the contact's language."""
+    contact, issuer = inv.contact, inv.issuer
+    ctx = {"invoice": inv, "contact": contact, "issuer": issuer,
+           "offers_efaktura": bool(getattr(issuer, "is_active", False))}
+    language = contact.language if contact.language in ("nb", "en") else "nb"
+    with force_locale(language):
+        subject = render_template("messages/invoice_email_subject.txt", **ctx).strip()
+        text = render_template("messages/invoice_email.txt", **ctx)
+        html = render_template("messages/invoice_email.html", **ctx)
+    pdf = invoices.invoice_pdf(inv)
+    return Mail(to=contact.email or "", subject=subject, text=text, html=html,
+                attachments=[Attachment(f"faktura-{inv.number}.pdf", pdf)])
+
+
+def send_invoice_email(sess: Session, row: OutboxMessage) -> None:
+    inv = invoice_for(sess, row, Channel.EMAIL)
+    if inv is None:
+        return
+    if not inv.contact.email:
+        raise PermanentError(N_("Kontakten har ingen e-postadresse; fakturaen kan ikke sendes på e-post."))
+    mail = render_invoice_mail(inv)
+    mid = channels.email_channel().send(sess, mail, row.idempotency_key)
+    invoices.mark_delivered(sess, inv, detail={"channel": "email", "to": mail.to, "message_id": mid})
+
+
+def deliver_to_nettbank(sess: Session, row: OutboxMessage) -> None:
+    inv = invoice_for(sess, row, Channel.NETTBANK)
+    if inv is None:
+        return
+    agreement = agreements.agreement_for(sess, inv.contact)
+    consumer_id = agreement.consumer_id if agreement is not None else None
+    if consumer_id is None:
+        raise PermanentError(N_("eFaktura-avtalen har ingen BankID-verifisert mottaker; "
+                                "fakturaen kan ikke leveres i nettbanken."))
+    channels.nettbank_channel().deliver(sess, inv, consumer_id)
+    invoices.mark_delivered(sess, inv, detail={"channel": "nettbank"})
+
+
+def queue_for_post(sess: Session, row: OutboxMessage) -> None:
+    inv = invoice_for(sess, row, Channel.POST)
+    if inv is None:
+        return
+    job = channels.PrintQueue().deliver(sess, inv)
+    invoices.mark_delivered(sess, inv, detail={"channel": "post", "status": "queued_for_post",
+                                               "batch_date": job.batch_date.isoformat()})
+
+
+def consent_deadline(sess: Session, row: OutboxMessage) -> None:
+    invoices.deadline_passed(sess, int((row.payload or {}).get("invoice_id") or row.invoice_id))
+
+
+def _failed(channel: Channel):
+    def on_dead(sess: Session, row: OutboxMessage, reason: str) -> None:
+        inv = invoice_for(sess, row, channel)
+        if inv is not None:
+            invoices.mark_failed(sess, inv, reason)
+
+    return on_dead
+
+
+# --- reactions to the consumer's answer --------------------------------------------------
+
+def _release_held(reason: str):
+    def receiver(agreement, *, sess: Session, actor: Actor, **_extra) -> None:
+        for inv in invoices.held_for_contact(sess, agreement.contact_id):
+            invoices.release_held(sess, inv, actor, reason=reason)
+
+    return receiver
+
+
+_on_approved = _release_held("consent_approved")
+_on_declined = _release_held("consent_declined")
+
+
+def register_handlers() -> None:
+    outbox.register(OutboxKind.INVOICE_EMAIL, send_invoice_email, on_dead=_failed(Channel.EMAIL))
+    outbox.register(OutboxKind.NETTBANK, deliver_to_nettbank, on_dead=_failed(Channel.NETTBANK))
+    outbox.register(OutboxKind.POST, queue_for_post, on_dead=_failed(Channel.POST))
+    outbox.register(OutboxKind.CONSENT_DEADLINE, consent_deadline)
+    signals.agreement_approved.connect(_on_approved)
+    signals.agreement_declined.connect(_on_declined)
