@@ -75,6 +75,4 @@ def same_person(*, record_name: str | None, record_birth_date: dt.date | None,
     """The name rule, and the birth date rule where the record has a birth date."""
     if not names_match(record_name, bankid_name):
         return False
-    if record_birth_date is not None and record_birth_date != bankid_birth_date:
-        return False
-    return True
+    return record_birth_date is None or record_birth_date == bankid_birth_date
