@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 from sqlalchemy import func, select
 
@@ -81,6 +82,10 @@ def test_search_and_pagination(app, client, post_form):
     assert "Mobil Mann" in client.get("/utsteder/kontakter/?q=987%2065%20432").get_data(as_text=True)
     assert "Navn 07" in client.get("/utsteder/kontakter/?q=k7@example.no").get_data(as_text=True)
     assert client.get("/utsteder/kontakter/?etter=rubbish").status_code == 200
+    link = re.search(r'href="([^"]*etter=[^"]*)"', first).group(1).replace("&amp;", "&")
+    assert "Navn" not in link and "%20" not in link  # the cursor carries no name
+    second = client.get(link).get_data(as_text=True)
+    assert "Navn 29" in second and "Navn 00" not in second
 
 
 CSV = ("\ufeffkundenummer;type;navn;organisasjonsnummer;mobil;epost;adresse;postnummer;poststed;sprak;"

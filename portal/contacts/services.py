@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from portal.contacts.models import ACCESS_POINT_B2C, ACCESS_POINTS, Contact, ContactKind
-from portal.core import events
+from portal.core import events, pagination
 from portal.core.events import Actor
 from portal.core.identifiers import (
     InvalidIdentifier,
@@ -162,24 +162,8 @@ def save_contact(sess: Session, issuer_id: int, contact: Contact | None, data: d
 # Lists
 # ---------------------------------------------------------------------------------------------
 
-@dataclass
-class Page:
-    items: list
-    next_cursor: str | None
-
-
-def parse_name_cursor(raw: str | None) -> tuple[str, int] | None:
-    """Cursor "<id>:<name>"; anything malformed is None (the first page)."""
-    if not raw or ":" not in raw:
-        return None
-    head, _, name = raw.partition(":")
-    if not head.isdigit():
-        return None
-    return name, int(head)
-
-
 def search_contacts(sess: Session, issuer_id: int, query: str = "", *, after: str | None = None,
-                    limit: int = 25) -> Page:
+                    limit: int = 25) -> pagination.Page:
     """Contacts by name, keyset-paginated; the search matches name, number, e-mail or mobile."""
     stmt = select(Contact).where(Contact.issuer_id == issuer_id)
     q = (query or "").strip()
@@ -189,16 +173,7 @@ def search_contacts(sess: Session, issuer_id: int, query: str = "", *, after: st
         if mobile:
             conds.append(Contact.mobile == mobile)
         stmt = stmt.where(or_(*conds))
-    cursor = parse_name_cursor(after)
-    if cursor:
-        name, cid = cursor
-        stmt = stmt.where(or_(Contact.name > name, and_(Contact.name == name, Contact.id > cid)))
-    rows = list(sess.scalars(stmt.order_by(Contact.name, Contact.id).limit(limit + 1)))
-    nxt = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        nxt = f"{rows[-1].id}:{rows[-1].name}"
-    return Page(rows, nxt)
+    return pagination.ascending_by(sess, stmt, Contact, Contact.name, cursor=after, size=limit)
 
 
 # ---------------------------------------------------------------------------------------------

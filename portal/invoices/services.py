@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -16,6 +17,7 @@ from portal.contacts.rules import can_receive_efaktura
 from portal.core import events
 from portal.core.db import utcnow
 from portal.core.events import Actor
+from portal.core.identifiers import kid_mod10
 from portal.core.outbox import OutboxKind, cancel_pending, enqueue
 from portal.invoices.models import Invoice, InvoiceLine
 from portal.invoices.pdf import InvoiceLinePrint, InvoicePrint, PartyInfo, render_invoice_pdf
@@ -209,3 +211,28 @@ def print_data(inv: Invoice):
 
 def invoice_pdf(inv: Invoice) -> bytes:
     return render_invoice_pdf(print_data(inv))
+
+
+# --- numbering and KID -------------------------------------------------------------------
+
+def next_invoice_number(sess: Session, issuer_id: int) -> str:
+    """One more than the newest numeric invoice number, skipping numbers in use."""
+    latest = sess.scalar(select(Invoice.number).where(Invoice.issuer_id == issuer_id)
+                               .order_by(Invoice.created_at.desc(), Invoice.id.desc()).limit(1))
+    candidate = int(latest) + 1 if latest and latest.isdigit() and len(latest) < 18 else 1
+    while number_taken(sess, issuer_id, str(candidate)):
+        candidate += 1
+    return str(candidate)
+
+
+def number_taken(sess: Session, issuer_id: int, number: str) -> bool:
+    return sess.scalar(select(Invoice.id).where(Invoice.issuer_id == issuer_id,
+                                                      Invoice.number == number)) is not None
+
+
+def generated_kid(contact: Contact, number: str) -> str:
+    """MOD10 KID from the customer number and the invoice number (digits only)."""
+    customer = re.sub(r"[^0-9]", "", contact.customer_number) or str(contact.id)
+    invoice = re.sub(r"[^0-9]", "", number) or "0"
+    base = (customer.zfill(6) + invoice.zfill(6))[-24:]
+    return kid_mod10(base)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from portal.agreements import services as agreements
@@ -17,7 +17,7 @@ from portal.agreements.models import ConsentReceipt, ConsentRequest, Consumer, E
 from portal.agreements.states import AgreementState
 from portal.contacts.models import Contact
 from portal.contacts.rules import efaktura_blockers
-from portal.core import events, outbox
+from portal.core import events, outbox, pagination
 from portal.core.auth import hash_password, verify_password
 from portal.core.db import utcnow
 from portal.core.events import Actor, Event
@@ -101,39 +101,10 @@ def authenticate(sess: Session, email: str, password: str) -> SupportUser | None
     return user
 
 
-# --- keyset cursors ----------------------------------------------------------------------
-
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-
-
-def make_cursor(created_at: dt.datetime, row_id: int) -> str:
-    micros = (created_at - _EPOCH) // dt.timedelta(microseconds=1)
-    return f"{micros}.{row_id}"
-
-
-def parse_cursor(raw: str | None) -> tuple[dt.datetime, int] | None:
-    """A cursor from a query string or form; anything malformed is ignored (None)."""
-    match = re.fullmatch(r"(\d{1,18})\.(\d{1,12})", raw or "")
-    if not match:
-        return None
-    try:
-        when = _EPOCH + dt.timedelta(microseconds=int(match.group(1)))
-    except OverflowError:
-        return None
-    return when, int(match.group(2))
-
-
-def _page(sess: Session, stmt, model, limit: int, cursor: tuple[dt.datetime, int] | None):
+def _page(sess: Session, stmt, model, limit: int, cursor: str | None):
     """Newest first by (created_at, id); returns (rows, cursor of the next page or None)."""
-    if cursor is not None:
-        when, row_id = cursor
-        stmt = stmt.where(or_(model.created_at < when, and_(model.created_at == when, model.id < row_id)))
-    rows = list(sess.scalars(stmt.order_by(model.created_at.desc(), model.id.desc()).limit(limit + 1)))
-    more = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        more = make_cursor(rows[-1].created_at, rows[-1].id)
-    return rows, more
+    page = pagination.newest_first(sess, stmt, model, cursor=cursor, size=limit)
+    return page.rows, page.next_cursor
 
 
 # --- search ------------------------------------------------------------------------------
@@ -184,7 +155,7 @@ def search(sess: Session, user: SupportUser, query: str, *, only: str | None = N
     result = SearchResult(query=query)
     if only not in GROUPS:
         only, cursor = None, None
-    after = parse_cursor(cursor) if only else None
+    after = cursor if only else None
     if not query:
         result.message = _l("Skriv noe i søkefeltet: et mobilnummer, en e-postadresse, et fakturanummer, "
                             "et bedriftsnavn, et organisasjonsnummer eller et fødselsnummer.")
@@ -504,7 +475,7 @@ def audit_page(sess: Session, user: SupportUser, cursor: str | None):
     """One page of the audit log, newest first; opening it is recorded too."""
     record(sess, user, "view", target_type="audit")
     stmt = select(SupportAudit)
-    rows, more = _page(sess, stmt, SupportAudit, AUDIT_PAGE_SIZE, parse_cursor(cursor))
+    rows, more = _page(sess, stmt, SupportAudit, AUDIT_PAGE_SIZE, cursor)
     users = {u.id: u for u in sess.scalars(select(SupportUser).where(
         SupportUser.id.in_({r.support_user_id for r in rows})))} if rows else {}
     return rows, more, users

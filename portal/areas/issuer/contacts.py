@@ -16,11 +16,11 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 
+from portal.agreements import queries as agreement_queries
 from portal.agreements import services as agreements
 from portal.agreements.consent import receipts_for_agreement
-from portal.agreements.models import EFakturaAgreement
 from portal.agreements.states import AgreementState
 from portal.areas.issuer.contact_forms import ContactForm, CsvImportForm, CsvUploadForm
 from portal.contacts import services
@@ -187,23 +187,9 @@ def consumers():
     if state and state not in REGISTER_STATES:
         notice = _("Ukjent avtalestatus i filteret ble ignorert.")
         state = ""
-    stmt = (select(Contact, EFakturaAgreement)
-            .outerjoin(EFakturaAgreement, and_(EFakturaAgreement.issuer_id == issuer_id,
-                                               EFakturaAgreement.contact_id == Contact.id))
-            .where(Contact.issuer_id == issuer_id))
-    if state == "none":
-        stmt = stmt.where(EFakturaAgreement.id.is_(None))
-    elif state:
-        stmt = stmt.where(EFakturaAgreement.state == AgreementState(state))
-    cursor = services.parse_name_cursor(request.args.get("etter"))
-    if cursor:
-        name, cid = cursor
-        stmt = stmt.where(or_(Contact.name > name, and_(Contact.name == name, Contact.id > cid)))
-    rows = list(db.session.execute(stmt.order_by(Contact.name, Contact.id).limit(PAGE_SIZE + 1)))
-    next_cursor = None
-    if len(rows) > PAGE_SIZE:
-        rows = rows[:PAGE_SIZE]
-        next_cursor = f"{rows[-1][0].id}:{rows[-1][0].name}"
+    page = agreement_queries.consumer_register(db.session, issuer_id, state or None,
+                                               cursor=request.args.get("etter"), size=PAGE_SIZE)
+    rows, next_cursor = page.rows, page.next_cursor
     issuer = current_user.issuer
     entries = []
     for contact, agreement in rows:

@@ -7,20 +7,19 @@ import re
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import select
 
 from portal.areas.issuer.account_forms import ActionForm
 from portal.areas.issuer.invoice_forms import InvoiceForm
 from portal.contacts.models import Contact
 from portal.contacts.rules import efaktura_blockers
-from portal.core import db
+from portal.core import db, pagination
 from portal.core.auth import issuer_login_required
 from portal.core.events import Event
 from portal.core.formatting import OSLO
-from portal.core.identifiers import InvalidIdentifier, kid_mod10
+from portal.core.identifiers import InvalidIdentifier
 from portal.core.states import InvalidTransition
-from portal.invoices import services
+from portal.invoices import queries, services
 from portal.invoices.models import Invoice
 from portal.invoices.states import Channel, InvoiceState
 from portal.issuers.services import scoped_get, staff_actor
@@ -42,29 +41,6 @@ def _today() -> dt.date:
     return dt.datetime.now(OSLO).date()
 
 
-def next_invoice_number(issuer_id: int) -> str:
-    """One more than the newest numeric invoice number, skipping numbers in use."""
-    latest = db.session.scalar(select(Invoice.number).where(Invoice.issuer_id == issuer_id)
-                               .order_by(Invoice.created_at.desc(), Invoice.id.desc()).limit(1))
-    candidate = int(latest) + 1 if latest and latest.isdigit() and len(latest) < 18 else 1
-    while _number_taken(issuer_id, str(candidate)):
-        candidate += 1
-    return str(candidate)
-
-
-def _number_taken(issuer_id: int, number: str) -> bool:
-    return db.session.scalar(select(Invoice.id).where(Invoice.issuer_id == issuer_id,
-                                                      Invoice.number == number)) is not None
-
-
-def generated_kid(contact: Contact, number: str) -> str:
-    """MOD10 KID from the customer number and the invoice number (digits only)."""
-    customer = re.sub(r"[^0-9]", "", contact.customer_number) or str(contact.id)
-    invoice = re.sub(r"[^0-9]", "", number) or "0"
-    base = (customer.zfill(6) + invoice.zfill(6))[-24:]
-    return kid_mod10(base)
-
-
 @bp.route("/utsteder/fakturaer/ny", methods=["GET", "POST"])
 @issuer_login_required
 def new():
@@ -78,19 +54,19 @@ def new():
     issuer = current_user.issuer
     form = InvoiceForm()
     if request.method == "GET":
-        form.number.data = next_invoice_number(issuer.id)
+        form.number.data = services.next_invoice_number(db.session, issuer.id)
         form.issue_date.data = _today()
         form.due_date.data = _today() + dt.timedelta(days=14)
         form.account_number.data = issuer.account_number or ""
     if form.validate_on_submit():
         number = form.number.data.strip()
-        if _number_taken(issuer.id, number):
+        if services.number_taken(db.session, issuer.id, number):
             form.number.errors = list(form.number.errors) + [
                 _("Fakturanummeret %(number)s er allerede brukt. Neste ledige er %(free)s.",
-                  number=number, free=next_invoice_number(issuer.id))]
+                  number=number, free=services.next_invoice_number(db.session, issuer.id))]
         else:
             try:
-                kid = form.kid.data or generated_kid(contact, number)
+                kid = form.kid.data or services.generated_kid(contact, number)
             except InvalidIdentifier as exc:
                 form.kid.errors = list(form.kid.errors) + [str(exc.message)]
             else:
@@ -163,20 +139,6 @@ def _parse_date(raw: str) -> dt.date | None:
         return None
 
 
-def _parse_cursor(raw: str) -> tuple[dt.datetime, int] | None:
-    """Cursor "<created_at ISO>_<id>"; anything malformed is None."""
-    stamp, _, ident = (raw or "").rpartition("_")
-    if not stamp or not ident.isdigit():
-        return None
-    try:
-        when = dt.datetime.fromisoformat(stamp)
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return when, int(ident)
-
-
 @bp.get("/utsteder/sendte")
 @issuer_login_required
 def sent():
@@ -184,19 +146,19 @@ def sent():
     args = request.args
     notices: list[str] = []
     filters: dict[str, str] = {}
-    stmt = select(Invoice).where(Invoice.issuer_id == issuer_id)
+    query = queries.SentFilter()
 
     status = args.get("status", "")
     if status:
         if status in STATUS_FILTERS:
-            stmt = stmt.where(Invoice.state == STATUS_FILTERS[status])
+            query.state = STATUS_FILTERS[status]
             filters["status"] = status
         else:
             notices.append(_("Ukjent status i filteret ble ignorert."))
     channel = args.get("kanal", "")
     if channel:
         if channel in CHANNEL_FILTERS:
-            stmt = stmt.where(Invoice.channel == CHANNEL_FILTERS[channel])
+            query.channel = CHANNEL_FILTERS[channel]
             filters["kanal"] = channel
         else:
             notices.append(_("Ukjent kanal i filteret ble ignorert."))
@@ -207,7 +169,7 @@ def sent():
             if day is None:
                 notices.append(_("Datoen «%(value)s» er ikke gyldig (åååå-mm-dd) og ble ignorert.", value=raw[:20]))
             else:
-                stmt = stmt.where(Invoice.issue_date >= day if op == "ge" else Invoice.issue_date <= day)
+                setattr(query, "issued_from" if op == "ge" else "issued_to", day)
                 filters[key] = day.isoformat()
     contact = None
     raw_contact = args.get("kontakt", "")
@@ -217,11 +179,11 @@ def sent():
         if contact is None:
             notices.append(_("Kontakten i filteret finnes ikke og ble ignorert."))
         else:
-            stmt = stmt.where(Invoice.contact_id == contact.id)
+            query.contact_id = contact.id
             filters["kontakt"] = str(contact.id)
     q = args.get("q", "").strip()[:30]
     if q:
-        stmt = stmt.where(Invoice.number == q)
+        query.number = q
         filters["q"] = q
     size = args.get("antall", "")
     page_size = DEFAULT_PAGE_SIZE
@@ -233,20 +195,11 @@ def sent():
             notices.append(_("Antall per side må være mellom 1 og %(max)s; viser %(n)s.", max=MAX_PAGE_SIZE,
                              n=DEFAULT_PAGE_SIZE))
     raw_cursor = args.get("etter", "")
-    cursor = _parse_cursor(raw_cursor) if raw_cursor else None
+    cursor = raw_cursor if pagination.decode(raw_cursor) else None
     if raw_cursor and cursor is None:
         notices.append(_("Sidemarkøren var ugyldig; viser første side."))
-    if cursor:
-        when, ident = cursor
-        stmt = stmt.where(or_(Invoice.created_at < when, and_(Invoice.created_at == when, Invoice.id < ident)))
-    stmt = (stmt.options(joinedload(Invoice.contact))
-            .order_by(Invoice.created_at.desc(), Invoice.id.desc()).limit(page_size + 1))
-    rows = list(db.session.scalars(stmt).unique())
-    next_cursor = None
-    if len(rows) > page_size:
-        rows = rows[:page_size]
-        last = rows[-1]
-        next_cursor = f"{last.created_at.astimezone(dt.UTC).isoformat()}_{last.id}"
+    page = queries.sent_documents(db.session, issuer_id, query, cursor=cursor, size=page_size)
+    rows, next_cursor = page.rows, page.next_cursor
     return render_template("invoices/sent.html", invoices=rows, filters=filters, notices=notices,
                            next_cursor=next_cursor, contact=contact, statuses=list(STATUS_FILTERS),
                            channels=list(CHANNEL_FILTERS), first_page=cursor is None)
