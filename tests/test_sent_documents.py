@@ -1,11 +1,15 @@
 """Sent documents (flow F): status in words, filters, keyset pagination, fixed query count, history."""
 from __future__ import annotations
 
-from sqlalchemy import event
+import csv
+import datetime as dt
+import io
 
-from portal.contacts.models import ContactKind
+from sqlalchemy import event, select
+
+from portal.contacts.models import Contact, ContactKind
 from portal.core import db
-from portal.issuers.models import Issuer
+from portal.issuers.models import Issuer, IssuerUser
 from tests.factories import make_contact, make_invoice, make_issuer
 from tests.test_issuer_accounts import login, staff
 
@@ -110,3 +114,48 @@ def test_invoice_history_page(app, client, post_form):
     assert "utkast → holdt tilbake for samtykke" in detail and "av bedriften (test)" in detail
     assert re.search(r"\d\d\.\d\d\.\d{4} \d\d:\d\d</time>", detail)
     assert f"{inv_url}/pdf" in detail
+
+
+def test_search_finds_customer_name_and_number(app, client, post_form):
+    """The search box finds invoices by the customer's name (any part) or customer number, not only the invoice number."""
+    user, _numbers, _ids = seed(app)
+    login(client, post_form, user.email)
+    by_name = client.get("/utsteder/sendte?q=firma").get_data(as_text=True)
+    assert by_name.count('<th scope="row">') == 2 and "Holdt Hansen</td>" not in by_name
+    with app.app_context():
+        number = db.session.scalar(select(Contact.customer_number).where(Contact.name == "Holdt Hansen"))
+    by_number = client.get(f"/utsteder/sendte?q={number}").get_data(as_text=True)
+    assert by_number.count('<th scope="row">') == 3
+    other = client.get("/utsteder/sendte?q=Fremmed").get_data(as_text=True)
+    assert "Ingen fakturaer passer filteret" in other  # another issuer's customer is never found
+    wildcard = client.get("/utsteder/sendte?q=%25").get_data(as_text=True)
+    assert "Ingen fakturaer passer filteret" in wildcard  # a % is a character, not "everything"
+
+
+def test_dates_the_wrong_way_round_are_swapped_and_said(app, client, post_form):
+    """From after to does not silently show nothing: the dates are swapped and the page says so."""
+    user, _numbers, _ids = seed(app)
+    login(client, post_form, user.email)
+    today = dt.date.today()
+    text = client.get(f"/utsteder/sendte?fra={today + dt.timedelta(days=3)}&til={today - dt.timedelta(days=3)}"
+                      ).get_data(as_text=True)
+    assert "datoene er byttet om" in text and text.count('<th scope="row">') == 5
+
+
+def test_csv_export_of_the_filtered_list_is_safe_in_a_spreadsheet(app, client, post_form):
+    """The filtered list downloads as CSV; a cell that would start a formula is kept as text."""
+    user, _numbers, _ids = seed(app)
+    with app.app_context():
+        iss = db.session.scalar(select(Issuer).where(Issuer.id == db.session.get(IssuerUser, user.id).issuer_id))
+        make_invoice(iss, make_contact(iss, name='=HYPERLINK("http://x.example","klikk")', access_point=None))
+        db.session.commit()
+    login(client, post_form, user.email)
+    resp = client.get("/utsteder/sendte.csv?kanal=email")
+    assert resp.status_code == 200 and resp.mimetype == "text/csv"
+    assert "attachment" in resp.headers["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(resp.get_data(as_text=True).lstrip("\ufeff")), delimiter=";"))
+    assert rows[0][0] == "Fakturanummer" and len(rows) == 1 + 3
+    names = {r[2] for r in rows[1:]}
+    assert "'=HYPERLINK(\"http://x.example\",\"klikk\")" in names and "Firma Fru" in names
+    assert "Fremmed Kunde" not in resp.get_data(as_text=True)
+    assert "Holdt Hansen" not in names  # the channel filter applies to the file too

@@ -1,10 +1,12 @@
 """Read-side queries for the issuer's pages: dashboard counts, Sent documents."""
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from portal.agreements.models import EFakturaAgreement
@@ -37,12 +39,11 @@ class SentFilter:
     issued_from: dt.date | None = None
     issued_to: dt.date | None = None
     contact_id: int | None = None
-    number: str | None = None
+    number: str | None = None  # exactly this invoice number
+    search: str | None = None  # an invoice number, a customer number, or part of the customer's name
 
 
-def sent_documents(sess: Session, issuer_id: int, filters: SentFilter, *, cursor: str | None,
-                   size: int) -> pagination.Page:
-    """The issuer's invoices, newest first, narrowed by ``filters``; one page."""
+def _sent_stmt(issuer_id: int, filters: SentFilter):
     stmt = select(Invoice).where(Invoice.issuer_id == issuer_id)
     if filters.state is not None:
         stmt = stmt.where(Invoice.state == filters.state)
@@ -56,5 +57,54 @@ def sent_documents(sess: Session, issuer_id: int, filters: SentFilter, *, cursor
         stmt = stmt.where(Invoice.contact_id == filters.contact_id)
     if filters.number:
         stmt = stmt.where(Invoice.number == filters.number)
-    return pagination.newest_first(sess, stmt.options(joinedload(Invoice.contact)), Invoice,
-                                   cursor=cursor, size=size)
+    if filters.search:
+        text = filters.search
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(or_(
+            Invoice.number == text,
+            Invoice.contact_id.in_(select(Contact.id).where(
+                Contact.issuer_id == issuer_id,
+                or_(Contact.customer_number == text, Contact.name.ilike(pattern, escape="\\"))))))
+    return stmt
+
+
+def sent_documents(sess: Session, issuer_id: int, filters: SentFilter, *, cursor: str | None,
+                   size: int) -> pagination.Page:
+    """The issuer's invoices, newest first, narrowed by ``filters``; one page."""
+    return pagination.newest_first(sess, _sent_stmt(issuer_id, filters).options(joinedload(Invoice.contact)),
+                                   Invoice, cursor=cursor, size=size)
+
+
+CSV_LIMIT = 100_000
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_CSV_HEADER = {
+    "nb": ("Fakturanummer", "Kundenummer", "Kunde", "Beløp (kr)", "Fakturadato", "Forfallsdato", "Kanal", "Status"),
+    "en": ("Invoice number", "Customer number", "Customer", "Amount (NOK)", "Invoice date", "Due date",
+           "Channel", "Status"),
+}
+
+
+def spreadsheet_safe(value: str) -> str:
+    """A cell a spreadsheet shows as text: one that would start a formula gets a leading apostrophe."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def sent_documents_csv(sess: Session, issuer_id: int, filters: SentFilter, *, language: str) -> str:
+    """Every invoice the filter matches (newest first, at most CSV_LIMIT) as semicolon-separated
+    text with a byte-order mark, so that a Norwegian spreadsheet opens it as it is."""
+    language = "en" if language == "en" else "nb"
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(_CSV_HEADER[language])
+    stmt = (_sent_stmt(issuer_id, filters).options(joinedload(Invoice.contact))
+            .order_by(Invoice.created_at.desc(), Invoice.id.desc()).limit(CSV_LIMIT))
+    for inv in sess.scalars(stmt).unique():
+        amount = f"{inv.total_ore // 100},{inv.total_ore % 100:02d}" if language == "nb" else \
+            f"{inv.total_ore // 100}.{inv.total_ore % 100:02d}"
+        if inv.total_ore < 0:
+            amount = "-" + amount.replace("-", "")
+        writer.writerow([spreadsheet_safe(str(x)) for x in (
+            inv.number, inv.contact.customer_number, inv.contact.name, amount,
+            inv.issue_date.isoformat(), inv.due_date.isoformat(),
+            inv.channel.value if inv.channel else "", inv.state.value)])
+    return "\ufeff" + out.getvalue()

@@ -5,6 +5,7 @@ import datetime as dt
 import re
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -139,11 +140,9 @@ def _parse_date(raw: str) -> dt.date | None:
         return None
 
 
-@bp.get("/utsteder/sendte")
-@issuer_login_required
-def sent():
-    issuer_id = current_user.issuer_id
-    args = request.args
+def _sent_filter(issuer_id: int, args) -> tuple[queries.SentFilter, dict[str, str], list[str], Contact | None]:
+    """The Sent documents filter from the query string: what was understood, and a notice for
+    each part that was not (ignored, never an error page)."""
     notices: list[str] = []
     filters: dict[str, str] = {}
     query = queries.SentFilter()
@@ -181,10 +180,23 @@ def sent():
         else:
             query.contact_id = contact.id
             filters["kontakt"] = str(contact.id)
-    q = args.get("q", "").strip()[:30]
+    if query.issued_from and query.issued_to and query.issued_from > query.issued_to:
+        query.issued_from, query.issued_to = query.issued_to, query.issued_from
+        filters["fra"], filters["til"] = query.issued_from.isoformat(), query.issued_to.isoformat()
+        notices.append(_("Fra-datoen var etter til-datoen, så datoene er byttet om."))
+    q = " ".join(args.get("q", "").split())[:60]
     if q:
-        query.number = q
+        query.search = q
         filters["q"] = q
+    return query, filters, notices, contact
+
+
+@bp.get("/utsteder/sendte")
+@issuer_login_required
+def sent():
+    issuer_id = current_user.issuer_id
+    args = request.args
+    query, filters, notices, contact = _sent_filter(issuer_id, args)
     size = args.get("antall", "")
     page_size = DEFAULT_PAGE_SIZE
     if size:
@@ -203,3 +215,15 @@ def sent():
     return render_template("invoices/sent.html", invoices=rows, filters=filters, notices=notices,
                            next_cursor=next_cursor, contact=contact, statuses=list(STATUS_FILTERS),
                            channels=list(CHANNEL_FILTERS), first_page=cursor is None)
+
+
+@bp.get("/utsteder/sendte.csv")
+@issuer_login_required
+def sent_csv():
+    """The filtered list as a spreadsheet file (semicolons, UTF-8), every matching invoice."""
+    query, _filters, _notices, _contact = _sent_filter(current_user.issuer_id, request.args)
+    body = queries.sent_documents_csv(db.session, current_user.issuer_id, query,
+                                      language=str(get_locale() or "nb"))
+    stamp = dt.datetime.now(OSLO).strftime("%Y-%m-%d")
+    return Response(body, mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="sendte-dokumenter-{stamp}.csv"'})
