@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from portal.agreements.models import EFakturaAgreement
+from portal.agreements.models import ConsentReceipt, ConsentRequest, EFakturaAgreement
 from portal.agreements.states import AgreementState
-from portal.contacts.models import Contact
+from portal.contacts.models import Contact, ContactKind
 from portal.core import pagination
 from portal.invoices.models import Invoice
 from portal.invoices.states import Channel, InvoiceState
@@ -108,3 +108,59 @@ def sent_documents_csv(sess: Session, issuer_id: int, filters: SentFilter, *, la
             inv.issue_date.isoformat(), inv.due_date.isoformat(),
             inv.channel.value if inv.channel else "", inv.state.value)])
     return "\ufeff" + out.getvalue()
+
+
+# --- the issuer's dashboard ------------------------------------------------------------------
+
+DASHBOARD_DAYS = 30
+
+
+@dataclass
+class Dashboard:
+    """What the issuer sees first: the consent funnel and deliveries of the last days, and what
+    needs attention."""
+
+    days: int
+    funnel: list[tuple[str, int]]  # (step, count): asked, approved, declined, no answer yet, expired
+    channels: list[tuple[str, int]]  # (channel value, delivered count)
+    failed: int
+    unreachable: int  # private persons with neither e-mail nor a full postal address
+    answers: list  # recent declines and stops: (ConsentReceipt, Contact)
+
+
+def dashboard(sess: Session, issuer_id: int, now: dt.datetime) -> Dashboard:
+    since = now - dt.timedelta(days=DASHBOARD_DAYS)
+    requests = select(ConsentRequest.id).where(ConsentRequest.issuer_id == issuer_id,
+                                               ConsentRequest.created_at >= since)
+    asked = sess.scalar(select(func.count()).select_from(requests.subquery())) or 0
+    decided = dict(sess.execute(
+        select(ConsentReceipt.decision, func.count())
+        .where(ConsentReceipt.consent_request_id.in_(requests))
+        .group_by(ConsentReceipt.decision)).all())
+    open_now = sess.scalar(select(func.count()).select_from(ConsentRequest).where(
+        ConsentRequest.issuer_id == issuer_id, ConsentRequest.created_at >= since,
+        ConsentRequest.closed_at.is_(None))) or 0
+    expired = sess.scalar(select(func.count()).select_from(ConsentRequest).where(
+        ConsentRequest.issuer_id == issuer_id, ConsentRequest.created_at >= since,
+        ConsentRequest.closed_at.is_not(None), ConsentRequest.answered_at.is_(None))) or 0
+    funnel = [("asked", asked), ("approved", decided.get("approve", 0)), ("declined", decided.get("decline", 0)),
+              ("open", open_now), ("expired", expired)]
+    delivered = dict(sess.execute(
+        select(Invoice.channel, func.count()).where(
+            Invoice.issuer_id == issuer_id, Invoice.delivered_at >= since, Invoice.channel.is_not(None))
+        .group_by(Invoice.channel)).all())
+    channels = [(c.value, delivered.get(c, 0)) for c in Channel]
+    failed = sess.scalar(select(func.count()).select_from(Invoice).where(
+        Invoice.issuer_id == issuer_id, Invoice.state == InvoiceState.FAILED)) or 0
+    no_address = or_(Contact.address_line == "", Contact.postal_code == "", Contact.city == "")
+    unreachable = sess.scalar(select(func.count()).select_from(Contact).where(
+        Contact.issuer_id == issuer_id, Contact.kind == ContactKind.PERSON,
+        or_(Contact.email.is_(None), Contact.email == ""), no_address)) or 0
+    answers = list(sess.execute(
+        select(ConsentReceipt, Contact)
+        .join(EFakturaAgreement, EFakturaAgreement.id == ConsentReceipt.agreement_id)
+        .join(Contact, Contact.id == EFakturaAgreement.contact_id)
+        .where(EFakturaAgreement.issuer_id == issuer_id, ConsentReceipt.decided_at >= since,
+               ConsentReceipt.decision.in_(("decline", "stop")))
+        .order_by(ConsentReceipt.decided_at.desc(), ConsentReceipt.id.desc()).limit(10)))
+    return Dashboard(DASHBOARD_DAYS, funnel, channels, failed, unreachable, answers)

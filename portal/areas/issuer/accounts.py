@@ -22,6 +22,7 @@ from portal.core.auth import (
     safe_next,
     start_staff_session,
 )
+from portal.core.db import utcnow
 from portal.invoices import queries
 from portal.issuers import services
 
@@ -91,7 +92,8 @@ def signup():
 @issuer_login_required
 def dashboard():
     counts = queries.invoice_counts(db.session, current_user.issuer_id)
-    return render_template("issuers/dashboard.html", counts=counts, issuer=_issuer())
+    board = queries.dashboard(db.session, current_user.issuer_id, utcnow())
+    return render_template("issuers/dashboard.html", counts=counts, board=board, issuer=_issuer())
 
 
 # ---------------------------------------------------------------------------------------------
