@@ -82,6 +82,7 @@ def edit(contact_id: int):
         form.org_number.data = contact.org_number or ""
         form.mobile.data = contact.mobile or ""
         form.email.data = contact.email or ""
+        form.birth_date.data = contact.birth_date.strftime("%d.%m.%Y") if contact.birth_date else ""
     if form.validate_on_submit():
         try:
             services.save_contact(db.session, current_user.issuer_id, contact, form.values(),
