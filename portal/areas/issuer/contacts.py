@@ -107,8 +107,9 @@ def show(contact_id: int):
         select(Invoice).where(Invoice.issuer_id == current_user.issuer_id, Invoice.contact_id == contact.id)
         .order_by(Invoice.created_at.desc(), Invoice.id.desc()).limit(20)))
     receipts = receipts_for_agreement(db.session, agreement.id) if agreement else []
+    others = agreements.answered_by_others(db.session, agreement)
     return render_template("contacts/show.html", contact=contact, agreement=agreement, blockers=blockers,
-                           invoices=invoices, receipts=receipts)
+                           invoices=invoices, receipts=receipts, answered_by_others=others)
 
 
 # ---------------------------------------------------------------------------------------------
