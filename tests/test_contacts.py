@@ -1,6 +1,7 @@
 """Contacts (flow C): the form's rules, the contact page, search, CSV import with preview, consumer register."""
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 from sqlalchemy import func, select
@@ -173,7 +174,7 @@ def test_contact_page_shows_the_consumers_answer(app, client, post_form):
         iss = db.session.get(Issuer, issuer.id)
         contact = make_contact(iss, name="Svar Svendsen")
         make_invoice(iss, contact)
-        consumer = Consumer(sub="sub-svar", name="Svar Svendsen")
+        consumer = Consumer(sub="sub-svar", name="Svar Svendsen", birth_date=dt.date(1980, 1, 1))
         db.session.add(consumer)
         db.session.flush()
         agreements.approve(db.session, agreements.agreement_for(db.session, contact), consumer, channel="sms",

@@ -21,7 +21,12 @@ from portal.core import events, outbox
 from portal.core.db import utcnow
 from portal.core.events import Actor, Event
 from portal.core.formatting import oslo_today
-from portal.core.identifiers import format_org_number, is_valid_mobile, mask_national_id, validate_national_id
+from portal.core.identifiers import (
+    format_org_number,
+    is_valid_mobile,
+    mask_national_id,
+    validate_national_id,
+)
 from portal.core.names import is_adult, same_person
 from portal.core.outbox import OutboxKind, OutboxMessage, cancel_pending, enqueue
 from portal.core.tokens import Purpose, make_token
