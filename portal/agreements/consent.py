@@ -134,7 +134,9 @@ def check_answerer(sess: Session, consumer: Consumer, agreement: EFakturaAgreeme
     try:
         agreements.check_identity(agreement.contact, consumer)
     except agreements.ConsentError as exc:
-        if exc.code == agreements.NOT_THE_PERSON.code:
+        someone_else = exc.code == agreements.NOT_THE_PERSON.code or (
+            exc.code == agreements.UNDERAGE.code and not agreements.is_the_contact(agreement.contact, consumer))
+        if someone_else:
             agreements.record_answered_by_other(sess, agreement, consumer, channel=channel, since=since)
         raise
 

@@ -254,16 +254,21 @@ def check_identity(contact: Contact, consumer: Consumer, today: dt.date | None =
     """Whether this BankID person may answer for the contact; raises before showing the choice
     and again when the answer is recorded.
 
-    The person must plausibly be the contact (``portal.core.names.same_person``: the name, and
-    the birth date where the issuer registered one), be an adult, and the contact must not
-    already belong to another BankID user."""
-    if not same_person(record_name=contact.name, record_birth_date=contact.birth_date,
-                       bankid_name=consumer.name, bankid_birth_date=consumer.birth_date):
-        raise NOT_THE_PERSON
+    The person must be an adult (a child is told so first, whoever the link was for), plausibly
+    be the contact (``portal.core.names.same_person``: the name, and the birth date where the
+    issuer registered one), and the contact must not already belong to another BankID user."""
     if not is_adult(consumer.birth_date, today or oslo_today()):
         raise UNDERAGE
+    if not is_the_contact(contact, consumer):
+        raise NOT_THE_PERSON
     if contact.consumer_id is not None and contact.consumer_id != consumer.id:
         raise IDENTITY_CONFLICT
+
+
+def is_the_contact(contact: Contact, consumer: Consumer) -> bool:
+    """Whether the BankID person is plausibly the person the issuer registered."""
+    return same_person(record_name=contact.name, record_birth_date=contact.birth_date,
+                       bankid_name=consumer.name, bankid_birth_date=consumer.birth_date)
 
 
 def record_answered_by_other(sess: Session, agreement: EFakturaAgreement, consumer: Consumer, *,

@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from simulators.bankid.persons import KARI
+from simulators.bankid.persons import JONAS, KARI
 from tests.browser import steps
 from tests.browser.conftest import check_a11y, screen
 
@@ -52,11 +52,11 @@ def test_consumer_declines_and_the_invoice_comes_by_email(system, open_page):
     """Declining sends the held invoice by e-mail with the PDF at once, and the issuer sees it e-mailed."""
     staff = open_page()
     steps.active_issuer(staff, system)
-    contact = steps.add_contact(staff, system, name="Jonas Berg")
+    contact = steps.add_contact(staff, system, name=JONAS.name)
     number = steps.issue_invoice(staff, contact)
 
     phone = open_page(phone=True)
-    steps.answer_consent(phone, system, contact, steps.new_national_id(), "decline")
+    steps.answer_consent(phone, system, contact, JONAS.national_id, "decline")
     expect(phone.locator(".notice-success")).to_contain_text("kommer på e-post eller i posten")
 
     # The consent request's e-mail came first; the invoice follows it.

@@ -76,9 +76,10 @@ def _conflict(exc: ConsentError, issuer=None):
     if exc.code == "answered_by_other":
         db.keep_changes_on_error()
         return _page("consent/not_for_you.html", 403, issuer=issuer)
-    db.session.rollback()
     if exc.code == "underage":
+        db.keep_changes_on_error()  # only the note that someone else tried, when it was so
         return _page("consent/underage.html", 403, issuer=issuer)
+    db.session.rollback()
     return _page("consent/conflict.html", 409, message=exc.message)
 
 
