@@ -68,7 +68,10 @@ def load_demo() -> bool:
         sess.flush()
         return c
 
-    kari = contact(active, "10001", "Kari Nordmann", mobile="+4791234567", email="kari@example.no")
+    # Answered with the BankID test persons of the same name (docs/bankid.md): Kari's birth date
+    # is registered and must match too; Ola is matched by name alone.
+    kari = contact(active, "10001", "Kari Nordmann", mobile="+4791234567", email="kari@example.no",
+                   birth_date=dt.date(1985, 5, 15))
     ola = contact(active, "10002", "Ola Nordmann", mobile="+4741234567", email="ola@example.no")
     ase = contact(active, "10003", "Åse Øvrebø", mobile="+4792345678", email=None)
     firma = contact(active, "20001", "Byggmester Berg AS", kind=ContactKind.COMPANY, org_number="971526920",

@@ -51,10 +51,11 @@ def make_issuer_user(issuer: Issuer, *, email: str | None = None, password: str 
 def make_contact(issuer: Issuer, *, name: str = "Åse Øvrebø", mobile: str | None = "+4791234567",
                  email: str | None = "ase@example.no", kind: ContactKind = ContactKind.PERSON,
                  access_point: str | None = "B2CNO", receive_edocuments: bool = True,
-                 address: bool = True, language: str = "nb", org_number: str | None = None) -> Contact:
+                 address: bool = True, language: str = "nb", org_number: str | None = None,
+                 birth_date: dt.date | None = None) -> Contact:
     n = next(_seq)
     contact = Contact(issuer_id=issuer.id, customer_number=f"K{n:05d}", kind=kind, name=name,
-                      org_number=org_number, mobile=mobile, email=email,
+                      birth_date=birth_date, org_number=org_number, mobile=mobile, email=email,
                       address_line="Bakkeveien 2" if address else "", postal_code="5003" if address else "",
                       city="Bergen" if address else "", access_point=access_point,
                       receive_edocuments=receive_edocuments, language=language)

@@ -32,8 +32,10 @@ from tests.test_consent_helpers import (  # noqa: F401 (fixtures)
 )
 
 
-def held_invoice(name="Strømselskapet AS", **contact):
+def held_invoice(name="Strømselskapet AS", person=KARI, **contact):
+    """An issuer, and a held invoice to a contact registered with the BankID test person's name."""
     issuer = make_issuer(name=name)
+    contact.setdefault("name", person.name)
     person = make_contact(issuer, **contact)
     inv = make_invoice(issuer, person)
     db.session.commit()
@@ -122,7 +124,7 @@ def test_approve_journey_delivers_held_and_next_invoice_to_nettbank(ctx):
 
 def test_decline_sends_held_invoice_by_email(ctx):
     """Declining after BankID sends the held invoice by e-mail and records a receipt."""
-    _issuer, person, inv = held_invoice()
+    _issuer, person, inv = held_invoice(person=OLA)
     client = ctx.test_client()
     path = link_path(OutboxKind.EMAIL)
     login(client, OLA.national_id, next=path + "/svar")

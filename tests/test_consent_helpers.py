@@ -81,6 +81,7 @@ def approved_issuer(consumer: Consumer, name: str, invoices: int = 1, **contact)
     from tests.factories import make_contact, make_invoice, make_issuer
 
     issuer = make_issuer(name=name)
+    contact.setdefault("name", consumer.name)  # the contact is this person, as BankID names them
     person = make_contact(issuer, **contact)
     made = [make_invoice(issuer, person)]
     agreement = agreements.agreement_for(db.session, person)

@@ -1,6 +1,7 @@
 """Contacts (flow C): the form's rules, the contact page, search, CSV import with preview, consumer register."""
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 
@@ -178,7 +179,7 @@ def test_contact_page_shows_the_consumers_answer(app, client, post_form):
         iss = db.session.get(Issuer, issuer.id)
         contact = make_contact(iss, name="Svar Svendsen")
         make_invoice(iss, contact)
-        consumer = Consumer(sub="sub-svar", name="Svar Svendsen")
+        consumer = Consumer(sub="sub-svar", name="Svar Svendsen", birth_date=dt.date(1980, 1, 1))
         db.session.add(consumer)
         db.session.flush()
         agreements.approve(db.session, agreements.agreement_for(db.session, contact), consumer, channel="sms",
@@ -190,3 +191,48 @@ def test_contact_page_shows_the_consumers_answer(app, client, post_form):
     receipts = page[page.index('id="receipts"'):]
     assert "Godkjent" in receipts and "SMS" in receipts and agreements.CONSENT_TEXT_VERSION in receipts
     assert "sub-svar" not in page  # the BankID identifier is not the issuer's business
+
+
+def test_birth_date_is_checked_saved_and_shown(app, client, post_form):
+    """A birth date must be a real date not in the future; a valid one is saved and shown on the contact page."""
+    _i, user = staff(app)
+    login(client, post_form, user.email)
+    tomorrow = (dt.date.today() + dt.timedelta(days=2)).strftime("%d.%m.%Y")
+    for typed, message in (("31.02.1985", "dd.mm.åååå"), ("mai 1985", "dd.mm.åååå"),
+                           (tomorrow, "kan ikke være fram i tid")):
+        resp = post_form("/utsteder/kontakter/ny", dict(BASE, birth_date=typed))
+        assert resp.status_code == 422 and message in resp.get_data(as_text=True), typed
+    assert n_contacts(app) == 0
+    assert post_form("/utsteder/kontakter/ny", dict(BASE, birth_date="15.05.1985")).status_code == 302
+    cid = query(app, lambda s: s.scalar(select(Contact.id)))
+    assert query(app, lambda s: s.get(Contact, cid).birth_date) == dt.date(1985, 5, 15)
+    page = client.get(f"/utsteder/kontakter/{cid}").get_data(as_text=True)
+    assert "Fødselsdato" in page and "15.05.1985" in page
+    assert 'value="15.05.1985"' in client.get(f"/utsteder/kontakter/{cid}/endre").get_data(as_text=True)
+
+
+def test_csv_birth_date_column_is_optional(app, client, post_form):
+    """A CSV may carry a fodselsdato (or birth_date) column; a wrong date is a row error, a good one is saved."""
+    _i, user = staff(app)
+    login(client, post_form, user.email)
+    from tests.conftest import csrf_from
+
+    body = ("kundenummer;type;navn;birth_date\n"
+            "1;privatperson;Kari Nordmann;15.05.1985\n"
+            "2;privatperson;Ola Nordmann;1952-11-03\n"
+            "3;privatperson;Feil Dato;32.01.1990\n"
+            "4;privatperson;Uten Dato;\n")
+    token = csrf_from(client.get("/utsteder/kontakter/import").get_data(as_text=True))
+    resp = client.post("/utsteder/kontakter/import", data={
+        "csrf_token": token, "file": (io.BytesIO(body.encode("utf-8")), "kontakter.csv")},
+        content_type="multipart/form-data")
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and "3 rader kan importeres" in page
+    assert "dd.mm.åååå" in page
+    payload = page.split('name="payload" type="hidden" value="')[1].split('"')[0]
+    client.post("/utsteder/kontakter/import/lagre", data={"csrf_token": csrf_from(page), "payload": payload})
+    born = query(app, lambda s: dict(s.execute(select(Contact.name, Contact.birth_date)).all()))
+    assert born == {"Kari Nordmann": dt.date(1985, 5, 15), "Ola Nordmann": dt.date(1952, 11, 3),
+                    "Uten Dato": None}
+    example = client.get("/utsteder/kontakter/eksempel.csv").get_data(as_text=True)
+    assert example.splitlines()[0].endswith(";fodselsdato")

@@ -1,6 +1,7 @@
 """The issuer's dashboard: the consent funnel, deliveries by channel, and what needs attention."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from sqlalchemy import select
@@ -37,7 +38,7 @@ def test_dashboard_shows_funnel_channels_and_attention(app, client, post_form):
         by_mail = make_contact(iss, name="Epost Kunde", mobile=None, access_point=None)
         make_invoice(iss, by_mail)
         consumer = agreements.upsert_consumer(db.session, sub="sub-ola", national_id=None, name="Ola Nordmann",
-                                              birth_date=None)
+                                              birth_date=dt.date(1952, 11, 3))
         req = db.session.scalar(select(ConsentRequest).where(ConsentRequest.contact_id == asked[1].id))
         agreements.decline(db.session, req.agreement, consumer, channel="sms", acr=None, shown_text="tekst",
                            language="nb", consent_request=req)

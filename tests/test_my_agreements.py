@@ -46,7 +46,7 @@ def test_lists_each_issuer_with_state(ctx):
     client, kari = logged_in(ctx, KARI)
     approved_issuer(kari, "Vannverket AS")
     other = make_issuer(name="Avisa AS")
-    person = make_contact(other)
+    person = make_contact(other, name=KARI.name)
     make_invoice(other, person)
     person.consumer_id = kari.id  # known from an earlier answer: the open question is shown
     db.session.commit()
@@ -78,7 +78,7 @@ def test_approve_again_after_declining(ctx):
     """An issuer declined earlier can be approved in My agreements; the next invoice goes to nettbank."""
     client, kari = logged_in(ctx, KARI)
     issuer = make_issuer(name="Avisa AS")
-    person = make_contact(issuer)
+    person = make_contact(issuer, name=KARI.name)
     make_invoice(issuer, person)
     agreement = agreements.agreement_for(db.session, person)
     agreements.decline(db.session, agreement, kari, channel="sms", acr=None, shown_text="t", language="nb")

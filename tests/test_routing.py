@@ -1,6 +1,8 @@
 """Flow D: how an issued invoice is routed, and how consent decisions move held invoices."""
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from sqlalchemy import select
 
@@ -27,7 +29,7 @@ def outbox(kind=None, status=OutboxStatus.PENDING):
 def consumer(sub="sub-1", nnin="01019012345"):
     from portal.agreements.models import Consumer
 
-    c = Consumer(sub=sub, name="Åse Øvrebø")
+    c = Consumer(sub=sub, name="Åse Øvrebø", birth_date=dt.date(1980, 1, 1))
     db.session.add(c)
     db.session.flush()
     return c

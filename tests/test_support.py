@@ -323,7 +323,8 @@ def test_contact_page_explains_why_not_eligible(client, staff, db_session):
 def test_contact_page_shows_receipt_and_decline(client, staff, world, db_session):
     """After the consumer declines, the page shows the receipt and that no more requests are sent."""
     _, contact, _ = world
-    consumer = agreements.upsert_consumer(db_session, sub="sub-d", national_id=None, name="Åse", birth_date=None)
+    consumer = agreements.upsert_consumer(db_session, sub="sub-d", national_id=None, name="Åse Øvrebø",
+                                          birth_date=dt.date(1980, 1, 1))
     agreements.decline(db_session, agreements.agreement_for(db_session, contact), consumer, channel="sms",
                        acr="urn:bankid:bid;LOA=4", shown_text="tekst", language="nb")
     db_session.commit()
@@ -354,7 +355,8 @@ def test_consumer_status_page(client, staff, world, db_session):
     """The consumer page shows the masked national id and the bound agreements."""
     _, contact, _ = world
     nnin = synthetic_nnin()
-    consumer = agreements.upsert_consumer(db_session, sub="sub-c", national_id=nnin, name="Åse", birth_date=None)
+    consumer = agreements.upsert_consumer(db_session, sub="sub-c", national_id=nnin, name="Åse Øvrebø",
+                                          birth_date=dt.date(1980, 1, 1))
     agreements.approve(db_session, agreements.agreement_for(db_session, contact), consumer, channel="sms",
                        acr="urn:bankid:bid;LOA=4", shown_text="tekst", language="nb")
     db_session.commit()
@@ -444,8 +446,10 @@ def test_resend_refused_when_declined_or_stopped(client, staff, db_session, post
     """A consumer who declined or stopped is not asked again."""
     issuer = make_issuer()
     declined, stopped = make_contact(issuer), make_contact(issuer, mobile="+4791234568")
-    consumer_a = agreements.upsert_consumer(db_session, sub="a", national_id=None, name="A", birth_date=None)
-    consumer_b = agreements.upsert_consumer(db_session, sub="b", national_id=None, name="B", birth_date=None)
+    consumer_a = agreements.upsert_consumer(db_session, sub="a", national_id=None, name="Åse Øvrebø",
+                                            birth_date=dt.date(1980, 1, 1))
+    consumer_b = agreements.upsert_consumer(db_session, sub="b", national_id=None, name="Åse Øvrebø",
+                                            birth_date=dt.date(1981, 1, 1))
     with time_machine.travel(dt.datetime.now(dt.UTC) - dt.timedelta(days=10)):
         for c in (declined, stopped):
             agreements.request_consent(db_session, c, agreements.events.SYSTEM)

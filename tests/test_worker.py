@@ -33,7 +33,7 @@ def rows(kind=None):
 
 
 def make_consumer(sub="sub-1"):
-    c = Consumer(sub=sub, name="Åse Øvrebø")
+    c = Consumer(sub=sub, name="Åse Øvrebø", birth_date=dt.date(1980, 1, 1))
     db.session.add(c)
     db.session.flush()
     return c

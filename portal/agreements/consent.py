@@ -125,6 +125,28 @@ class Conflict(Exception):
     """The answer could not be recorded because the situation changed; nothing was saved."""
 
 
+def check_answerer(sess: Session, consumer: Consumer, agreement: EFakturaAgreement, *, channel: str,
+                   since=None) -> None:
+    """May this BankID person answer for the agreement's contact? Raises ``ConsentError``.
+
+    When the person is not the contact, that is noted on the agreement (for the issuer and
+    support) and nothing else changes."""
+    try:
+        agreements.check_identity(agreement.contact, consumer)
+    except agreements.ConsentError as exc:
+        someone_else = exc.code == agreements.NOT_THE_PERSON.code or (
+            exc.code == agreements.UNDERAGE.code and not agreements.is_the_contact(agreement.contact, consumer))
+        if someone_else:
+            agreements.record_answered_by_other(sess, agreement, consumer, channel=channel, since=since)
+        raise
+
+
+def check_link_answerer(sess: Session, view: ConsentLink, consumer: Consumer) -> None:
+    """The check before the choice is shown, for an open consent link."""
+    check_answerer(sess, consumer, view.agreement, channel=view.channel,
+                   since=view.request.created_at if view.request else None)
+
+
 def decide_from_link(sess: Session, token: str, consumer: Consumer, decision: str, *, shown_text: str,
                      language: str, acr: str | None) -> ConsentReceipt:
     """Record the consumer's answer to a consent link (the link is used up by the answer).
@@ -134,7 +156,7 @@ def decide_from_link(sess: Session, token: str, consumer: Consumer, decision: st
     view = read_link(sess, token)
     if not view.is_open or view.link is None:
         raise Conflict(view.status.value)
-    agreements.check_identity(view.contact, consumer)
+    check_link_answerer(sess, view, consumer)
     try:
         mark_used(sess, Purpose.CONSENT, view.link)
     except LinkError:
@@ -171,9 +193,24 @@ def approve_in_portal(sess: Session, consumer: Consumer, agreement_id: int, *, s
     agreement = agreement_of(sess, consumer, agreement_id)
     if agreement is None or agreement.state not in APPROVABLE:
         raise Conflict("not_approvable")
-    agreements.check_identity(agreement.contact, consumer)
+    check_answerer(sess, consumer, agreement, channel="portal")
     return agreements.approve(sess, agreement, consumer, channel="portal", acr=acr, shown_text=shown_text,
                               language=language, consent_request=agreements.open_request(sess, agreement))
+
+
+def approvable_ids(consumer: Consumer, rows: list[EFakturaAgreement]) -> set[int]:
+    """The agreements the consumer may say yes to from "My agreements": in an approvable state,
+    and for a contact that is this person."""
+    ok = set()
+    for agreement in rows:
+        if agreement.state not in APPROVABLE:
+            continue
+        try:
+            agreements.check_identity(agreement.contact, consumer)
+        except agreements.ConsentError:
+            continue
+        ok.add(agreement.id)
+    return ok
 
 
 def stop_in_portal(sess: Session, consumer: Consumer, agreement_id: int, *, shown_text: str,

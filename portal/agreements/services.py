@@ -19,8 +19,15 @@ from portal.agreements.states import REQUESTABLE, AgreementAction, AgreementStat
 from portal.contacts.models import Contact
 from portal.core import events, outbox
 from portal.core.db import utcnow
-from portal.core.events import Actor
-from portal.core.identifiers import is_valid_mobile, mask_national_id, validate_national_id
+from portal.core.events import Actor, Event
+from portal.core.formatting import oslo_today
+from portal.core.identifiers import (
+    format_org_number,
+    is_valid_mobile,
+    mask_national_id,
+    validate_national_id,
+)
+from portal.core.names import is_adult, same_person
 from portal.core.outbox import OutboxKind, OutboxMessage, cancel_pending, enqueue
 from portal.core.tokens import Purpose, make_token
 from portal.issuers import signals as issuer_signals
@@ -43,6 +50,18 @@ IDENTITY_CONFLICT = ConsentError(
     _l("Denne kunden hos bedriften er allerede knyttet til en annen BankID-bruker. "
        "Kontakt bedriften hvis du mener dette er feil."),
 )
+
+# The BankID identity is not the person the issuer registered (name, or birth date where known).
+NOT_THE_PERSON = ConsentError(
+    "answered_by_other",
+    _l("Denne invitasjonen var ment for en annen person. Du kan ikke svare på den."),
+)
+# The person is under 18 and cannot enter an agreement themselves.
+UNDERAGE = ConsentError(
+    "underage",
+    _l("Du må være 18 år for å godta eFaktura selv."),
+)
+ANSWERED_BY_OTHER = "answered_by_other"  # the event recorded when someone else answers
 
 
 # --- consumers ---------------------------------------------------------------------------
@@ -166,7 +185,8 @@ def _send_consent_messages(sess: Session, contact: Contact, req: ConsentRequest)
     for channel in ("sms", "email"):
         token = make_token(Purpose.CONSENT, {"cr": req.id, "c": contact.id, "i": contact.issuer_id,
                                              "ch": channel})
-        ctx = {"issuer_name": issuer.name, "contact": contact, "url": consent_url(token),
+        ctx = {"issuer_name": issuer.name, "issuer_org": format_org_number(issuer.org_number),
+               "contact": contact, "url": consent_url(token),
                "expires_at": req.expires_at}
         with force_locale(contact.language or "nb"):
             if channel == "sms" and contact.mobile and is_valid_mobile(contact.mobile):
@@ -221,6 +241,7 @@ def _receipt(sess: Session, agreement: EFakturaAgreement, consumer: Consumer, de
 
 
 def _bind_identity(contact: Contact, agreement: EFakturaAgreement, consumer: Consumer) -> None:
+    check_identity(contact, consumer)
     if contact.consumer_id is not None and contact.consumer_id != consumer.id:
         raise IDENTITY_CONFLICT
     if agreement.consumer_id is not None and agreement.consumer_id != consumer.id:
@@ -229,10 +250,51 @@ def _bind_identity(contact: Contact, agreement: EFakturaAgreement, consumer: Con
     agreement.consumer_id = consumer.id
 
 
-def check_identity(contact: Contact, consumer: Consumer) -> None:
-    """Raise the identity conflict before showing the choice, if there is one."""
+def check_identity(contact: Contact, consumer: Consumer, today: dt.date | None = None) -> None:
+    """Whether this BankID person may answer for the contact; raises before showing the choice
+    and again when the answer is recorded.
+
+    The person must be an adult (a child is told so first, whoever the link was for), plausibly
+    be the contact (``portal.core.names.same_person``: the name, and the birth date where the
+    issuer registered one), and the contact must not already belong to another BankID user."""
+    if not is_adult(consumer.birth_date, today or oslo_today()):
+        raise UNDERAGE
+    if not is_the_contact(contact, consumer):
+        raise NOT_THE_PERSON
     if contact.consumer_id is not None and contact.consumer_id != consumer.id:
         raise IDENTITY_CONFLICT
+
+
+def is_the_contact(contact: Contact, consumer: Consumer) -> bool:
+    """Whether the BankID person is plausibly the person the issuer registered."""
+    return same_person(record_name=contact.name, record_birth_date=contact.birth_date,
+                       bankid_name=consumer.name, bankid_birth_date=consumer.birth_date)
+
+
+def record_answered_by_other(sess: Session, agreement: EFakturaAgreement, consumer: Consumer, *,
+                             channel: str, since: dt.datetime | None = None) -> None:
+    """Note on the agreement that someone other than the contact tried to answer. Nothing else
+    changes. The event names the consumer only by id (no name, no identity number); the same
+    person trying again in the same round is noted once."""
+    stmt = select(Event.id).where(Event.subject_type == "agreement", Event.subject_id == agreement.id,
+                                  Event.action == ANSWERED_BY_OTHER, Event.actor_id == consumer.id)
+    if since is not None:
+        stmt = stmt.where(Event.created_at >= since)
+    if sess.scalar(stmt.limit(1)) is not None:
+        return
+    events.record(sess, Actor("consumer", consumer.id, ""), "agreement", agreement.id, ANSWERED_BY_OTHER,
+                  issuer_id=agreement.issuer_id, contact_id=agreement.contact_id,
+                  data={"consumer_id": consumer.id, "channel": channel})
+    sess.flush()
+
+
+def answered_by_others(sess: Session, agreement: EFakturaAgreement | None) -> list[Event]:
+    """When someone other than the contact tried to answer, newest first (for issuer and support)."""
+    if agreement is None:
+        return []
+    return list(sess.scalars(select(Event).where(
+        Event.subject_type == "agreement", Event.subject_id == agreement.id, Event.action == ANSWERED_BY_OTHER)
+        .order_by(Event.created_at.desc(), Event.id.desc())))
 
 
 def approve(sess: Session, agreement: EFakturaAgreement, consumer: Consumer, *, channel: str,

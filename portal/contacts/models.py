@@ -29,6 +29,7 @@ class Contact(Base):
     customer_number: Mapped[str] = mapped_column(String(30))
     kind: Mapped[ContactKind] = mapped_column(value_enum(ContactKind, "contact_kind"))
     name: Mapped[str] = mapped_column(String(200))
+    birth_date: Mapped[dt.date | None]  # where known: a consent link is answered only by this person
     org_number: Mapped[str | None] = mapped_column(String(9))
     mobile: Mapped[str | None] = mapped_column(String(16), index=True)
     email: Mapped[str | None] = mapped_column(String(254), index=True)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 from portal.contacts.models import ACCESS_POINT_B2C, ACCESS_POINTS, Contact, ContactKind
 from portal.core import events, pagination
 from portal.core.events import Actor
+from portal.core.formatting import oslo_today
 from portal.core.identifiers import (
     InvalidIdentifier,
     normalize_mobile,
@@ -22,7 +24,12 @@ from portal.core.identifiers import (
 )
 
 FIELDS = ("customer_number", "kind", "name", "org_number", "mobile", "email", "address_line",
-          "postal_code", "city", "language", "access_point", "receive_edocuments")
+          "postal_code", "city", "language", "access_point", "receive_edocuments", "birth_date")
+
+_DATE_FORMATS = ("%d.%m.%Y", "%Y-%m-%d")
+MSG_BIRTH_DATE = _l("Skriv fødselsdatoen som dd.mm.åååå, for eksempel 15.05.1985.")
+MSG_BIRTH_DATE_FUTURE = _l("Fødselsdatoen kan ikke være fram i tid.")
+MSG_BIRTH_DATE_COMPANY = _l("En bedrift har ikke fødselsdato. La feltet stå tomt.")
 
 MSG_B2C_COMPANY = _l(
     "B2CNO (eFaktura til privatpersoner) kan bare velges for en privatperson. Denne kontakten er en "
@@ -42,6 +49,29 @@ def mobile_message(exc: InvalidIdentifier) -> str:
     if exc.suggestion:
         text += " " + str(_l("Mente du %(suggestion)s? Skriv det slik, så lagres det.", suggestion=exc.suggestion))
     return text
+
+
+def parse_birth_date(value) -> dt.date:
+    """A birth date written dd.mm.åååå (or åååå-mm-dd); raises ValueError with the message to show."""
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if isinstance(value, dt.date):
+        day = value
+    else:
+        text = str(value).strip()
+        for fmt in _DATE_FORMATS:
+            try:
+                day = dt.datetime.strptime(text, fmt).date()
+                break
+            except ValueError:
+                continue
+        else:
+            raise ValueError(str(MSG_BIRTH_DATE))
+    if day > oslo_today():
+        raise ValueError(str(MSG_BIRTH_DATE_FUTURE))
+    if day.year < 1900:
+        raise ValueError(str(MSG_BIRTH_DATE))
+    return day
 
 
 def validate_contact(data: dict) -> tuple[dict, dict[str, str]]:
@@ -120,6 +150,17 @@ def validate_contact(data: dict) -> tuple[dict, dict[str, str]]:
         errors["access_point"] = str(_l("Velg B2CNO, EHF eller ingen."))
         clean["access_point"] = None
     clean["receive_edocuments"] = bool(data.get("receive_edocuments"))
+
+    birth = data.get("birth_date")
+    clean["birth_date"] = None
+    if birth not in (None, "") and str(birth).strip():
+        if clean["kind"] is ContactKind.COMPANY:
+            errors["birth_date"] = str(MSG_BIRTH_DATE_COMPANY)
+        else:
+            try:
+                clean["birth_date"] = parse_birth_date(birth)
+            except ValueError as exc:
+                errors["birth_date"] = str(exc)
     return clean, errors
 
 
@@ -181,7 +222,9 @@ def search_contacts(sess: Session, issuer_id: int, query: str = "", *, after: st
 # ---------------------------------------------------------------------------------------------
 
 CSV_HEADER = ("kundenummer", "type", "navn", "organisasjonsnummer", "mobil", "epost", "adresse",
-              "postnummer", "poststed", "sprak", "aksesspunkt", "motta_edokumenter")
+              "postnummer", "poststed", "sprak", "aksesspunkt", "motta_edokumenter", "fodselsdato")
+# Other names accepted for a column (the birth date is optional, also under its English name).
+_COLUMN_ALIASES = {"birth_date": "fodselsdato", "fødselsdato": "fodselsdato"}
 _COLUMN_TO_FIELD = dict(zip(CSV_HEADER, FIELDS, strict=False))
 _KIND_WORDS = {"privatperson": "person", "person": "person", "privat": "person",
                "bedrift": "company", "company": "company", "firma": "company"}
@@ -191,8 +234,8 @@ MAX_ROWS = 10000
 
 CSV_EXAMPLE = (
     ";".join(CSV_HEADER) + "\r\n"
-    "10001;privatperson;Kari Nordmann;;+4791234567;kari@example.no;Storgata 1;0155;Oslo;nb;B2CNO;ja\r\n"
-    "10002;bedrift;Eksempel AS;923609016;;post@eksempel.no;Bryggen 2;5003;Bergen;nb;EHF;nei\r\n"
+    "10001;privatperson;Kari Nordmann;;+4791234567;kari@example.no;Storgata 1;0155;Oslo;nb;B2CNO;ja;15.05.1985\r\n"
+    "10002;bedrift;Eksempel AS;923609016;;post@eksempel.no;Bryggen 2;5003;Bergen;nb;EHF;nei;\r\n"
 )
 
 
@@ -241,6 +284,7 @@ def parse_csv(sess: Session, issuer_id: int, data: bytes) -> CsvResult:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = [h.strip().lower() for h in next(reader)]
+        header = [_COLUMN_ALIASES.get(h, h) for h in header]
     except (csv.Error, StopIteration):
         return CsvResult([], str(_l("Filen kunne ikke leses som CSV.")))
     missing = [c for c in ("kundenummer", "type", "navn") if c not in header]

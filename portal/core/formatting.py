@@ -36,6 +36,12 @@ _MONTHS_EN = (
 )
 
 
+def oslo_today(now: dt.datetime | None = None) -> dt.date:
+    """Today's date in Norway (birthdays and ages are counted in Norwegian days)."""
+    now = now or dt.datetime.now(dt.UTC)
+    return now.astimezone(OSLO).date()
+
+
 def _group_digits(digits: str, sep: str) -> str:
     """Group a string of digits in threes from the right: '1234567' -> '1<sep>234<sep>567'."""
     head = len(digits) % 3 or 3

@@ -64,6 +64,7 @@ ACTIONS = {
     "support_retry": _l("Utsending prøvd på nytt av kundestøtte"),
     "paid_in_nettbank": _l("Betalt i nettbanken"),
     "expired": _l("Utløpt"),
+    "answered_by_other": _l("Besvart av en annen person – ingenting ble endret"),
 }
 
 REASONS = {

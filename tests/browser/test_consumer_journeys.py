@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from simulators.bankid.persons import KARI
+from simulators.bankid.persons import JONAS, KARI
 from tests.browser import steps
 from tests.browser.conftest import check_a11y, screen
 
@@ -52,11 +52,11 @@ def test_consumer_declines_and_the_invoice_comes_by_email(system, open_page):
     """Declining sends the held invoice by e-mail with the PDF at once, and the issuer sees it e-mailed."""
     staff = open_page()
     steps.active_issuer(staff, system)
-    contact = steps.add_contact(staff, system, name="Jonas Berg")
+    contact = steps.add_contact(staff, system, name=JONAS.name)
     number = steps.issue_invoice(staff, contact)
 
     phone = open_page(phone=True)
-    steps.answer_consent(phone, system, contact, steps.new_national_id(), "decline")
+    steps.answer_consent(phone, system, contact, JONAS.national_id, "decline")
     expect(phone.locator(".notice-success")).to_contain_text("kommer på e-post eller i posten")
 
     # The consent request's e-mail came first; the invoice follows it.
@@ -64,6 +64,29 @@ def test_consumer_declines_and_the_invoice_comes_by_email(system, open_page):
     assert_invoice_email(phone, rows, number)
     staff.goto(system.url("/utsteder/sendte"))
     expect(steps.sent_row(staff, number)).to_contain_text("Sendt på e-post")
+
+
+def test_someone_else_opening_the_link_sees_it_was_meant_for_another(system, open_page):
+    """Kari answering Åse's link sees "meant for someone else" (accessible); nothing is saved and the issuer sees it."""
+    staff = open_page()
+    steps.active_issuer(staff, system)
+    contact = steps.add_contact(staff, system, name="Åse Øvrebø")
+    steps.issue_invoice(staff, contact)
+
+    phone = open_page(phone=True)
+    phone.goto(steps.consent_link_from_sms(phone, system, contact))
+    expect(phone.locator("#issuer-id")).to_contain_text("organisasjonsnummer")
+    phone.get_by_role("link", name="Ja, jeg vil ha eFaktura").click()
+    steps.bankid_login(phone, KARI.national_id, a11y=False)
+    expect(phone.get_by_role("heading", level=1)).to_have_text("Denne invitasjonen var ment for en annen")
+    expect(phone.locator("#not-for-you")).to_contain_text("Ingenting er lagret.")
+    expect(phone.get_by_role("button", name="Godta eFaktura")).to_have_count(0)
+    check_a11y(phone, "consent meant for someone else")
+    screen(phone, "consent-not-for-you-phone")
+
+    steps.back_to_contact(staff, contact)
+    expect(staff.locator("#answered-by-others")).to_contain_text("Besvart av en annen person")
+    expect(staff.locator("#efaktura-state")).to_contain_text("Spurt om samtykke")
 
 
 def test_no_answer_within_the_deadline_sends_the_invoice_by_email(fallback_system, open_page):

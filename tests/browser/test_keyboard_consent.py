@@ -6,6 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from simulators.bankid.persons import ALI
 from tests.browser import steps
 
 pytestmark = pytest.mark.browser
@@ -15,7 +16,7 @@ def test_consent_with_the_keyboard_alone(system, open_page):
     """From the SMS link through BankID to approval and nettbank, every control is reached with Tab and used with Enter or Space."""
     staff = open_page()
     steps.active_issuer(staff, system)
-    contact = steps.add_contact(staff, system, name="Ali Hassan")
+    contact = steps.add_contact(staff, system, name=ALI.name)
     number = steps.issue_invoice(staff, contact)
     link = steps.consent_link_from_sms(staff, system, contact)
 
@@ -29,7 +30,7 @@ def test_consent_with_the_keyboard_alone(system, open_page):
     expect(page.get_by_role("heading", level=1)).to_have_text("Logg inn med BankID")
     if not page.evaluate("document.activeElement.id === 'nnin'"):
         steps.tab_to(page, "Fødselsnummer")
-    keys.type(steps.new_national_id())
+    keys.type(ALI.national_id)
     steps.tab_to(page, "Neste")
     keys.press("Enter")
     expect(page.get_by_label("Engangskode")).to_be_visible()

@@ -6,6 +6,7 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
+from simulators.bankid.persons import JONAS
 from tests.browser import steps
 from tests.browser.conftest import check_a11y, screen
 
@@ -18,10 +19,10 @@ def test_support_finds_the_consumer_by_mobile_and_sees_the_timeline(system, open
     """A mobile typed with spaces finds the contact; its page shows the agreement, invoice and every event."""
     staff = open_page()
     issuer = steps.active_issuer(staff, system)
-    contact = steps.add_contact(staff, system, name="Emma Hansen")
+    contact = steps.add_contact(staff, system, name=JONAS.name)
     number = steps.issue_invoice(staff, contact)
     phone = open_page(phone=True)
-    steps.answer_consent(phone, system, contact, steps.new_national_id(), "approve")
+    steps.answer_consent(phone, system, contact, JONAS.national_id, "approve")
 
     email = f"support-{uuid.uuid4().hex[:6]}@efaktura.example"
     system.flask("create-support-user", "--email", email, "--name", "Sara Støtte",

@@ -70,7 +70,15 @@ def _render_confirm(view, token: str, form: DecisionForm, *, status: int = 200, 
                  shown_text=shown, digest=services.text_digest(shown), choice=choice, text_changed=text_changed)
 
 
-def _conflict(exc: ConsentError):
+def _conflict(exc: ConsentError, issuer=None):
+    """The person may not answer. Someone other than the contact sees their own page (and the
+    note made on the agreement is kept); a person under 18 is told an adult must answer."""
+    if exc.code == "answered_by_other":
+        db.keep_changes_on_error()
+        return _page("consent/not_for_you.html", 403, issuer=issuer)
+    if exc.code == "underage":
+        db.keep_changes_on_error()  # only the note that someone else tried, when it was so
+        return _page("consent/underage.html", 403, issuer=issuer)
     db.session.rollback()
     return _page("consent/conflict.html", 409, message=exc.message)
 
@@ -84,9 +92,9 @@ def confirm(token: str):
     if not view.is_open:
         return _problem(view)
     try:
-        services.agreements.check_identity(view.contact, consumer)
+        services.check_link_answerer(db.session, view, consumer)
     except ConsentError as exc:
-        return _conflict(exc)
+        return _conflict(exc, view.issuer)
     form = DecisionForm()
     if request.method == "GET":
         return _render_confirm(view, token, form)
@@ -103,7 +111,7 @@ def confirm(token: str):
             db.session.flush()
             break
         except ConsentError as exc:
-            return _conflict(exc)
+            return _conflict(exc, view.issuer)
         except StaleDataError:
             db.session.rollback()
             if attempt + 1 == _ATTEMPTS:
@@ -144,7 +152,7 @@ def my_agreements():
     rows = services.visible_agreements(db.session, consumer)
     with_receipts = {a.id for a in rows if services.latest_receipt(db.session, a.id) is not None}
     return _page("consent/my_agreements.html", agreements=rows, with_receipts=with_receipts,
-                 approvable={s.value for s in services.APPROVABLE})
+                 approvable=services.approvable_ids(consumer, rows))
 
 
 def _own_agreement(agreement_id: int):
@@ -166,7 +174,7 @@ def _decide_in_portal(agreement, form, template: str, shown: str, decide, done_m
         decide(db.session, current_consumer(), agreement.id, shown_text=shown, language=_language(), acr=_acr())
         db.session.flush()
     except ConsentError as exc:
-        return _conflict(exc)
+        return _conflict(exc, agreement.issuer)
     except (services.Conflict, InvalidTransition, StaleDataError):
         db.session.rollback()
         flash(_("Avtalen ble endret mens du svarte. Se hvordan den står nå."), "warning")
@@ -184,6 +192,10 @@ def approve(agreement_id: int):
     if agreement.state not in services.APPROVABLE:
         flash(_("eFaktura fra %(issuer)s er allerede aktiv.", issuer=issuer), "info")
         return redirect(url_for("consumer.my_agreements"))
+    try:
+        services.check_answerer(db.session, current_consumer(), agreement, channel="portal")
+    except ConsentError as exc:
+        return _conflict(exc, agreement.issuer)
     return _decide_in_portal(
         agreement, ApproveForm(), "consent/approve.html", services.consent_text(issuer, _language()),
         services.approve_in_portal,

@@ -12,6 +12,9 @@ class ContactForm(FlaskForm):
     kind = RadioField(_l("Type kunde"), choices=[("person", _l("Privatperson")), ("company", _l("Bedrift"))],
                       default="person", validate_choice=False)
     name = StringField(_l("Navn"))
+    birth_date = StringField(_l("Fødselsdato (valgfritt)"),
+                             description=_l("Bare for privatpersoner, som dd.mm.åååå. Når den er fylt ut, kan bare "
+                                            "personen med denne fødselsdatoen svare på spørsmålet om eFaktura."))
     org_number = StringField(_l("Organisasjonsnummer"), description=_l("Bare for bedrifter: ni sifre."))
     mobile = StringField(_l("Mobilnummer"),
                          description=_l("Skrives som +47 og åtte sifre uten mellomrom, for eksempel +4791234567. "
@@ -30,7 +33,7 @@ class ContactForm(FlaskForm):
     def values(self) -> dict:
         return {name: getattr(self, name).data for name in (
             "customer_number", "kind", "name", "org_number", "mobile", "email", "address_line",
-            "postal_code", "city", "language", "access_point", "receive_edocuments")}
+            "postal_code", "city", "language", "access_point", "receive_edocuments", "birth_date")}
 
     def add_errors(self, errors: dict[str, str]) -> None:
         for name, message in errors.items():

@@ -82,6 +82,7 @@ def edit(contact_id: int):
         form.org_number.data = contact.org_number or ""
         form.mobile.data = contact.mobile or ""
         form.email.data = contact.email or ""
+        form.birth_date.data = contact.birth_date.strftime("%d.%m.%Y") if contact.birth_date else ""
     if form.validate_on_submit():
         try:
             services.save_contact(db.session, current_user.issuer_id, contact, form.values(),
@@ -106,8 +107,9 @@ def show(contact_id: int):
         select(Invoice).where(Invoice.issuer_id == current_user.issuer_id, Invoice.contact_id == contact.id)
         .order_by(Invoice.created_at.desc(), Invoice.id.desc()).limit(20)))
     receipts = receipts_for_agreement(db.session, agreement.id) if agreement else []
+    others = agreements.answered_by_others(db.session, agreement)
     return render_template("contacts/show.html", contact=contact, agreement=agreement, blockers=blockers,
-                           invoices=invoices, receipts=receipts)
+                           invoices=invoices, receipts=receipts, answered_by_others=others)
 
 
 # ---------------------------------------------------------------------------------------------
