@@ -190,7 +190,7 @@ def _person_name(names: dict) -> str:
 def _parse_roles(org: str, status: int, body) -> tuple[RoleHolder, ...]:
     if status in (404, 410):
         raise UnitNotFound(org)
-    if not isinstance(body, dict) or not isinstance(body.get("rollegrupper", []), list):
+    if not isinstance(body, dict) or not isinstance(body.get("rollegrupper"), list):
         raise RegisterUnavailable("unexpected shape")
     holders: list[RoleHolder] = []
     for group in body.get("rollegrupper", []):
