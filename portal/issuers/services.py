@@ -320,6 +320,8 @@ def check_approver_link(sess: Session, token: str):
                    }.get(exc.problem, ApproverLinkProblem.INVALID)
         if problem is ApproverLinkProblem.EXPIRED and agr is not None and agr.state is IssuerAgreementState.WITHDRAWN:
             problem = ApproverLinkProblem.WITHDRAWN
+        if problem is ApproverLinkProblem.USED and agr is not None and agr.state is IssuerAgreementState.DECLINED:
+            problem = ApproverLinkProblem.DECLINED
         raise ApproverLinkError(problem, agr) from None
     agr = _agreement_from(sess, link.payload)
     if agr is None:
