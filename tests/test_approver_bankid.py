@@ -1,6 +1,7 @@
 """The approver signs with BankID (flow H): only a role holder with signing authority in the
 register may approve or decline, each answer is recorded with who, role, when and text
 version, and the issuer sees every outcome."""
+# ruff: noqa: F811  (pytest fixtures imported from tests.test_issuer_activation)
 from __future__ import annotations
 
 import datetime as dt
