@@ -120,6 +120,7 @@ def test_existing_email_gets_the_same_answer_and_an_email(app, post_form):
     assert issuer_count(app) == 1
     [mail] = mails_to(app, "siri@fjord.no")
     assert "har allerede en bruker" in mail["text"] and "/utsteder/logg-inn" in mail["text"]
+    assert '<a href="http://localhost/utsteder/logg-inn">' in mail["html"]
 
 
 def test_unconfirmed_user_cannot_log_in_until_the_link_is_used(app, client, post_form):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -121,9 +122,16 @@ def create_issuer(sess: Session, *, org_number: str, admin_name: str, email: str
     return SignupOutcome(user)
 
 
+_URL = re.compile(r"https?://[^\s<>\"]+")
+
+
+def _link(match: re.Match) -> str:
+    return f'<a href="{match.group(0)}">{match.group(0)}</a>'
+
+
 def _mail(sess: Session, key: str, to: str, subject: str, text: str, purpose: str,
           issuer_id: int | None = None) -> OutboxMessage:
-    html = "".join(f"<p>{escape(part)}</p>" for part in text.split("\n\n"))
+    html = "".join(f"<p>{_URL.sub(_link, str(escape(part)))}</p>" for part in text.split("\n\n"))
     return enqueue(sess, OutboxKind.EMAIL, key, {"to": to, "subject": subject, "text": text, "html": html,
                                                  "purpose": purpose}, issuer_id=issuer_id)
 

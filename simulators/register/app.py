@@ -6,16 +6,20 @@ portal uses:
 * ``GET /enhetsregisteret/api/enheter/<orgnr>`` – the unit (404 unknown, 410 deleted);
 * ``GET /enhetsregisteret/api/enheter/<orgnr>/roller`` – its role groups and role holders.
 
-The units are in :mod:`simulators.register.units`. It refuses to start with
+The units are in :mod:`simulators.register.units`; more can be added from a JSON file named by
+``PORTAL_REGISTER_UNITS_FILE`` (a list of ``{"org", "name", "street", "postal_code", "city",
+"roles": [{"code", "given", "family", "born"}]}``; the browser journeys use it). It refuses to start with
 ``PORTAL_ENV=production``: point ``PORTAL_REGISTER_URL`` at the real register there.
 """
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
 
 from flask import Flask, jsonify
 
-from simulators.register.units import GROUP_OF, GROUP_TEXT, ROLE_TEXT, UNITS, Unit
+from simulators.register.units import GROUP_OF, GROUP_TEXT, ROLE_TEXT, UNITS, Role, Unit
 
 PRODUCTION_REFUSAL = ("The simulated business register cannot run with PORTAL_ENV=production; "
                       "point PORTAL_REGISTER_URL at https://data.brreg.no/enhetsregisteret/api instead")
@@ -64,6 +68,14 @@ def _not_found(org: str):
                     "path": f"{PREFIX}/enheter/{org}"}), 404
 
 
+def load_units(path: Path) -> list[Unit]:
+    """Extra units from a JSON file (see the module's docstring)."""
+    rows = json.loads(path.read_text(encoding="utf-8"))
+    return [Unit(row["org"], row["name"], row["street"], row["postal_code"], row["city"],
+                 roles=tuple(Role(r["code"], r["given"], r["family"], r["born"]) for r in row.get("roles", [])))
+            for row in rows]
+
+
 def create_register_app(config: dict | None = None) -> Flask:
     config = dict(config or {})
     env = str(config.get("ENV") or os.environ.get("PORTAL_ENV") or "development")
@@ -73,6 +85,9 @@ def create_register_app(config: dict | None = None) -> Flask:
     app.config.update(config)
     app.json.ensure_ascii = False
     units = dict(config.get("REGISTER_UNITS") or UNITS)
+    extra = config.get("REGISTER_UNITS_FILE") or os.environ.get("PORTAL_REGISTER_UNITS_FILE")
+    if extra:
+        units.update({u.org: u for u in load_units(Path(extra))})
 
     @app.get(PREFIX + "/enheter/<org>")
     def unit(org: str):
