@@ -175,11 +175,15 @@ def active_issuer(page: Page, system) -> Issuer:
     """Sign up, activate B2C and have the approver approve: an issuer ready for eFaktura."""
     issuer = sign_up(page, system)
     activate_b2c(page, system, issuer)
-    approver = page.context.new_page()
+    # The approver is another person with a browser of their own (the BankID log-in starts a
+    # fresh session, which in a shared browser would end the staff member's).
+    approver_context = page.context.browser.new_context()
+    approver = approver_context.new_page()
     approve_issuer_agreement(approver, system, issuer)
-    approver.close()
+    approver_context.close()
     page.goto(system.url("/utsteder/b2c"))
     expect(page.locator(".notice-success")).to_contain_text("eFaktura B2C er aktivt")
+    expect(page.locator("#approver-answer-receipt")).to_contain_text("Godkjent av Kari Nordmann")
     expect(page.locator("#agreement-banner")).to_have_count(0)
     check_a11y(page, "B2C active")
     return issuer
