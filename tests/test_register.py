@@ -116,3 +116,25 @@ def test_simulator_refuses_production(monkeypatch):
     monkeypatch.setenv("PORTAL_ENV", "production")
     with pytest.raises(RegisterRefused, match="PORTAL_ENV=production"):
         create_register_app()
+
+
+def test_demo_issuers_match_the_register(app_ctx):
+    """The two demo issuers have the register's names and addresses, and their named approvers may sign."""
+    from sqlalchemy import select
+
+    from portal.core import db
+    from portal.core.names import same_person
+    from portal.demo import ACTIVE_ORG, PENDING_ORG, load_demo
+    from portal.issuers.models import Issuer
+
+    load_demo()
+    db.session.flush()
+    for org in (ACTIVE_ORG, PENDING_ORG):
+        issuer = db.session.scalars(select(Issuer).where(Issuer.org_number == org)).one()
+        unit = register.lookup_unit(org)
+        assert (issuer.name, issuer.address_line, issuer.postal_code, issuer.city) == (
+            unit.name, unit.address_line, unit.postal_code, unit.city)
+        approver = issuer.agreements[-1].approver_name
+        assert any(same_person(record_name=h.name, record_birth_date=None, bankid_name=approver,
+                               bankid_birth_date=None) for h in register.signing_roles(org))
+    db.session.rollback()
