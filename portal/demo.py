@@ -46,15 +46,16 @@ def load_demo() -> bool:
     sess.flush()
     active.b2c_active_since = utcnow()
     sess.add_all([
-        IssuerAgreement(issuer_id=active.id, approver_name="Randi Daglig Leder",
+        # Approvers are role holders in the simulated register (docs/register.md).
+        IssuerAgreement(issuer_id=active.id, approver_name="Kari Nordmann",
                         approver_email="leder@fjordkraft-demo.no", state=IssuerAgreementState.APPROVED,
                         approved_at=utcnow()),
-        IssuerAgreement(issuer_id=pending.id, approver_name="Per Hansen", approver_email="per@snekker-demo.no",
+        IssuerAgreement(issuer_id=pending.id, approver_name="Ali Hassan", approver_email="ali@snekker-demo.no",
                         state=IssuerAgreementState.PENDING),
         IssuerUser(issuer_id=active.id, email="regnskap@fjordkraft-demo.no", name="Liv Regnskap",
-                   password_hash=hash_password(DEMO_PASSWORD)),
+                   password_hash=hash_password(DEMO_PASSWORD), email_verified_at=utcnow()),
         IssuerUser(issuer_id=pending.id, email="post@snekker-demo.no", name="Per Hansen",
-                   password_hash=hash_password(DEMO_PASSWORD)),
+                   password_hash=hash_password(DEMO_PASSWORD), email_verified_at=utcnow()),
         SupportUser(email="support@efaktura-demo.no", name="Sara Support",
                     password_hash=hash_password(DEMO_PASSWORD)),
     ])

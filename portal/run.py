@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from portal.core.config import ConfigError, load_config
-from portal.demo import DEMO_LOGINS
+from portal.demo import ACTIVE_ORG, DEMO_LOGINS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -16,7 +16,7 @@ def banner(cfg: dict) -> str:
 
     lines = [
         "",
-        "eFaktura B2C is starting (SQLite, development mailbox, simulated BankID, worker).",
+        "eFaktura B2C is starting (SQLite, development mailbox, simulated BankID and register, worker).",
         "",
         f"  Portal (home)           {base}/",
         f"  Issuer area             {base}/utsteder/",
@@ -24,6 +24,7 @@ def banner(cfg: dict) -> str:
         f"  Support area            {base}/kundestotte/",
         f"  Development mailbox     {base}/dev/postkasse",
         f"  Simulated BankID        {cfg['BANKID_ISSUER']}/.well-known/openid-configuration",
+        f"  Business register       {cfg['REGISTER_URL']}/enheter/{ACTIVE_ORG}",
         "",
         "  Demo logins:",
     ]

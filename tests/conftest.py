@@ -103,13 +103,25 @@ TEST_SETTINGS = {
 }
 
 
+@pytest.fixture(scope="session")
+def register_url():
+    """The simulated business register on a real loopback port, once per test session."""
+    from tests.helpers.register import running_register
+
+    with running_register() as url:
+        yield url
+
+
 @pytest.fixture
-def make_app(database_url, engine):
+def make_app(database_url, engine, register_url):
     """Build an app on the test database with extra settings."""
     from portal import create_app
+    from portal.issuers import register
+
+    register.clear_cache()
 
     def build(**overrides):
-        settings = dict(TEST_SETTINGS, DATABASE_URL=database_url, ENGINE=engine)
+        settings = dict(TEST_SETTINGS, DATABASE_URL=database_url, ENGINE=engine, REGISTER_URL=register_url)
         settings.update(overrides)
         return create_app(settings)
 

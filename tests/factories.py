@@ -42,7 +42,7 @@ def make_issuer(*, name: str | None = None, active: bool = True, org_number: str
 
 def make_issuer_user(issuer: Issuer, *, email: str | None = None, password: str = PASSWORD) -> IssuerUser:
     user = IssuerUser(issuer_id=issuer.id, email=email or f"ansatt{next(_seq)}@example.no",
-                      name="Ola Ansatt", password_hash=hash_password(password))
+                      name="Ola Ansatt", password_hash=hash_password(password), email_verified_at=utcnow())
     db.session.add(user)
     db.session.flush()
     return user

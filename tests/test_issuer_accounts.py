@@ -32,14 +32,35 @@ def query(app, fn):
         return fn(db.session)
 
 
+def verification_path(app, to: str) -> str:
+    """The path of the newest e-mail confirmation link sent to ``to``."""
+    import re
+
+    from portal.core.outbox import OutboxMessage
+
+    def newest(s):
+        rows = s.scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc()))
+        return next(r.payload["text"] for r in rows if r.payload.get("to") == to
+                    and r.payload.get("purpose") == "email_verification")
+
+    text = query(app, newest)
+    return re.search(r"http://localhost(/utsteder/bekreft-epost/\S+)", text).group(1)
+
+
+def signup(post_form, org="923 609 016", email="Siri@Fjord.no", **extra):
+    data = {"org_number": org, "admin_name": "Siri Sjef", "email": email,
+            "password": "langt-passord-1", "confirm": "langt-passord-1", **extra}
+    return post_form("/utsteder/registrer", data)
+
+
 def test_signup_creates_issuer_and_logs_in(app, client, post_form):
-    """Signing up creates the issuer and its user, logs in and shows the dashboard with the not-active banner."""
-    resp = post_form("/utsteder/registrer", {
-        "company_name": "Fjord Regnskap AS", "org_number": "923 609 016", "admin_name": "Siri Sjef",
-        "email": "Siri@Fjord.no", "password": "langt-passord-1", "confirm": "langt-passord-1"})
+    """Signing up by org number takes the name from the register; after the e-mail link the dashboard shows the not-active banner."""
+    resp = signup(post_form)
     assert resp.status_code == 302
+    path = verification_path(app, "siri@fjord.no")
+    assert post_form(path, {}).status_code == 302
     page = client.get("/utsteder/").get_data(as_text=True)
-    assert "Fjord Regnskap AS" in page
+    assert "Fjordlys Energi AS" in page
     assert "eFaktura B2C er ikke aktivert" in page
     user = query(app, lambda s: s.scalar(select(IssuerUser).where(IssuerUser.email == "siri@fjord.no")))
     assert user is not None and user.password_hash != "langt-passord-1"
@@ -49,7 +70,7 @@ def test_signup_creates_issuer_and_logs_in(app, client, post_form):
 def test_signup_rejects_bad_input(app, client, post_form):
     """A wrong org number, short password and mismatched confirmation are shown at the fields; nothing saved."""
     resp = post_form("/utsteder/registrer", {
-        "company_name": "X AS", "org_number": "123456789", "admin_name": "A", "email": "a@b.no",
+        "org_number": "123456789", "admin_name": "A", "email": "a@b.no",
         "password": "kort", "confirm": "annet"})
     assert resp.status_code == 422
     page = resp.get_data(as_text=True)
@@ -129,26 +150,29 @@ def test_dashboard_shows_counts(app, client, post_form):
 def test_missing_csrf_is_400_and_nothing_saved(app, client):
     """A sign-up POST without the CSRF token is refused with 400 and creates nothing."""
     resp = client.post("/utsteder/registrer", data={
-        "company_name": "X AS", "org_number": "923609016", "admin_name": "A", "email": "a@b.no",
+        "org_number": "923609016", "admin_name": "A", "email": "a@b.no",
         "password": "langt-passord-1", "confirm": "langt-passord-1"})
     assert resp.status_code == 400
     assert query(app, lambda s: s.scalar(select(Issuer.id))) is None
 
 
 def test_cli_create_issuer(app):
-    """`create-issuer` creates an issuer and user; bad input ends with one line and exit status 2."""
+    """`create-issuer` takes the name from the register; bad input, refused units and duplicates end with one line and exit status 2."""
     runner = app.test_cli_runner()  # each command runs in its own app context
-    ok = runner.invoke(args=["create-issuer", "--name", "Kli AS", "--org-number", "974760673",
+    ok = runner.invoke(args=["create-issuer", "--org-number", "974760673",
                              "--email", "kli@example.no", "--password", "langt-passord-1"])
     assert ok.exit_code == 0, ok.output
-    assert "Created issuer Kli AS" in ok.output
-    bad = runner.invoke(args=["create-issuer", "--name", "Y AS", "--org-number", "123",
+    assert "Created issuer Snekker Hansen AS" in ok.output
+    bad = runner.invoke(args=["create-issuer", "--org-number", "123",
                               "--email", "y@example.no", "--password", "langt-passord-1"])
     assert bad.exit_code == 2 and "--org-number" in bad.output
-    short = runner.invoke(args=["create-issuer", "--name", "Y AS", "--org-number", "971526920",
+    short = runner.invoke(args=["create-issuer", "--org-number", "971526920",
                                 "--email", "y@example.no", "--password", "kort"])
     assert short.exit_code == 2 and "at least 10" in short.output
-    dup = runner.invoke(args=["create-issuer", "--name", "Z AS", "--org-number", "974760673",
+    bankrupt = runner.invoke(args=["create-issuer", "--org-number", "889640782",
+                                   "--email", "y@example.no", "--password", "langt-passord-1"])
+    assert bankrupt.exit_code == 2 and "konkurs" in bankrupt.output
+    dup = runner.invoke(args=["create-issuer", "--org-number", "974760673",
                               "--email", "z@example.no", "--password", "langt-passord-1"])
-    assert dup.exit_code == 2
+    assert dup.exit_code == 2 and "already has an account" in dup.output
     assert query(app, lambda s: s.scalar(select(IssuerUser.email).where(IssuerUser.email == "kli@example.no")))

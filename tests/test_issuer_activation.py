@@ -1,9 +1,12 @@
-"""B2C activation (flows A and B): preview counts, the approver e-mail and link, and every bad-link page."""
+"""B2C activation (flows A and B): preview counts, the approver e-mail and link, and every bad-link page.
+The approver answers after logging in with BankID (the simulated provider) as a role holder of
+the issuer in the simulated register (Fjordlys Energi AS: Kari Nordmann is daglig leder)."""
 from __future__ import annotations
 
 import datetime as dt
 import re
 
+import pytest
 import time_machine
 from sqlalchemy import select
 
@@ -15,8 +18,43 @@ from portal.core.events import Actor
 from portal.core.outbox import OutboxKind, OutboxMessage
 from portal.issuers.models import Issuer, IssuerAgreement
 from portal.issuers.states import IssuerAgreementState
+from simulators.bankid.persons import KARI
+from tests.conftest import csrf_from
 from tests.factories import make_contact
-from tests.test_issuer_accounts import login, query, staff
+from tests.helpers.bankid import bankid_provider, login_consumer  # noqa: F401 (fixture)
+from tests.test_issuer_accounts import login, query
+from tests.test_issuer_accounts import staff as _staff
+
+SIGNABLE_ORG = "923609016"  # Fjordlys Energi AS in the simulated register
+
+
+@pytest.fixture
+def app(make_app, bankid_provider):  # noqa: F811 (fixture)
+    """A portal that logs approvers in on the simulated BankID provider."""
+    return make_app(**bankid_provider.portal_settings())
+
+
+def staff(app, **kwargs):
+    return _staff(app, org_number=SIGNABLE_ORG, **kwargs)
+
+
+def approver_client(app, path, national_id=KARI.national_id):
+    """A fresh browser that opened the link and logged in with BankID."""
+    c = app.test_client()
+    assert c.get(path).status_code == 200
+    resp = login_consumer(c, national_id, next=path)
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:400]
+    return c
+
+
+def answer(c, path, decision="approve"):
+    page = c.get(path)
+    if page.status_code != 200:
+        return page
+    html = page.get_data(as_text=True)
+    digest = html.split('name="digest" type="hidden" value="')[1].split('"')[0] if 'name="digest" type="hidden"' in html \
+        else html.split('name="digest" value="')[1].split('"')[0]
+    return c.post(path, data={"csrf_token": csrf_from(html), "digest": digest, "decision": decision})
 
 LINK = re.compile(r"http://localhost(/utstederavtale/[A-Za-z0-9_.\-]+)")
 
@@ -71,12 +109,9 @@ def test_full_activation_journey(app, client, post_form):
     path = link_of(mail)
     assert path in mail.payload["html"]
 
-    approver = app.test_client()
-    page = approver.get(path).get_data(as_text=True)
-    assert issuer.name in page and "3 eFaktura-avtale" in page and "BankID" in page
-    from tests.conftest import csrf_from
-
-    done = approver.post(path, data={"csrf_token": csrf_from(page)})
+    page = app.test_client().get(path).get_data(as_text=True)
+    assert issuer.name in page and "3 eFaktura-avtale" in page and "Logg inn med BankID" in page
+    done = answer(approver_client(app, path), path)
     assert done.status_code == 200 and "Utstederavtalen er godkjent" in done.get_data(as_text=True)
 
     assert query(app, lambda s: s.get(Issuer, issuer.id).b2c_active_since) is not None
@@ -103,21 +138,12 @@ def test_preview_without_third_party_and_avtalegiro_choice(app, client, post_for
     assert no_confirm.status_code == 422
     assert activate(client, post_form, name="K", email="k@firma.no", stop_avtalegiro="y").status_code == 302
     path = link_of(approver_mails(app)[0])
-    approver = app.test_client()
-    from tests.conftest import csrf_from
-
-    approver.post(path, data={"csrf_token": csrf_from(approver.get(path).get_data(as_text=True))})
+    answer(approver_client(app, path), path)
     assert query(app, lambda s: s.get(Issuer, issuer.id).uses_avtalegiro) is False
 
 
 def _approve(app, path):
-    from tests.conftest import csrf_from
-
-    c = app.test_client()
-    page = c.get(path)
-    if page.status_code != 200:
-        return page
-    return c.post(path, data={"csrf_token": csrf_from(page.get_data(as_text=True))})
+    return answer(approver_client(app, path), path)
 
 
 def test_reused_link(app, client, post_form):

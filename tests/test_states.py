@@ -16,6 +16,7 @@ EXPECTED = {
     "issuer_agreement": {
         (None, "request"): "pending",
         ("pending", "approve"): "approved",
+        ("pending", "decline"): "declined",
         ("pending", "withdraw"): "withdrawn",
     },
     "efaktura_agreement": {

@@ -74,10 +74,16 @@ DEFAULTS: dict[str, tuple[object, object]] = {
     "BANKID_NNIN_CLAIM": ("nnin_altsub", str),
     "BANKID_ACCEPTED_ACR": ("urn:bankid:bid;LOA=4 urn:bankid:bis;LOA=3", str),
     "BANKID_ALLOWED_ALGS": ("RS256", str),
+    # The business register (Enhetsregisteret): the simulated one by default; the real one is
+    # https://data.brreg.no/enhetsregisteret/api.
+    "REGISTER_URL": ("http://127.0.0.1:5002/enhetsregisteret/api", str),
+    "REGISTER_TIMEOUT": (5.0, float),
+    "REGISTER_CACHE_SECONDS": (600, int),
     # Time rules.
     "CONSENT_DEADLINE_SECONDS": (3 * 24 * 3600, int),
     "CONSENT_LINK_MAX_AGE": (30 * 24 * 3600, int),
     "APPROVER_LINK_MAX_AGE": (7 * 24 * 3600, int),
+    "EMAIL_LINK_MAX_AGE": (2 * 24 * 3600, int),
     "SUPPORT_IDLE_MINUTES": (30, int),
     # Password hashing (werkzeug method string); scrypt unless a test run asks for a cheaper one.
     "PASSWORD_HASH_METHOD": ("scrypt", str),
@@ -144,7 +150,7 @@ def load_config(overrides: dict | None = None) -> dict:
         raise ConfigError("PORTAL_SMTP_SECURITY must be none, starttls or ssl")
     if production and not cfg["SMTP_HOST"]:
         raise ConfigError("PORTAL_SMTP_HOST must be set in production")
-    for key in ("BASE_URL", "BANKID_ISSUER"):
+    for key in ("BASE_URL", "BANKID_ISSUER", "REGISTER_URL"):
         cfg[key] = str(cfg[key]).rstrip("/")
         if not str(cfg[key]).startswith(("http://", "https://")):
             raise ConfigError(f"PORTAL_{key} must be an http(s) URL, not {cfg[key]!r}")

@@ -19,11 +19,13 @@ from portal.core.db import Base, utcnow
 class Purpose(enum.Enum):
     APPROVER = "issuer-agreement-approval"
     CONSENT = "efaktura-consent"
+    EMAIL = "issuer-email-verification"
 
 
 MAX_AGE_SETTING = {
     Purpose.APPROVER: "APPROVER_LINK_MAX_AGE",
     Purpose.CONSENT: "CONSENT_LINK_MAX_AGE",
+    Purpose.EMAIL: "EMAIL_LINK_MAX_AGE",
 }
 
 

@@ -1,4 +1,9 @@
-"""`flask --app wsgi create-issuer ...`: a new issuer with its first staff user."""
+"""`flask --app wsgi create-issuer ...`: a new issuer with its first staff user.
+
+The company's name and address come from the business register (``PORTAL_REGISTER_URL``),
+with the same refusals as the sign-up page: an unknown, deleted, bankrupt or liquidating unit,
+or a register that does not answer, creates nothing and says why. The operator's user counts
+as having a confirmed e-mail address."""
 from __future__ import annotations
 
 import click
@@ -12,7 +17,6 @@ from portal.issuers import services
 
 
 @click.command("create-issuer")
-@click.option("--name", required=True, help="The company's name.")
 @click.option("--org-number", required=True, help="Organisation number, nine digits.")
 @click.option("--email", required=True, help="E-mail of the first staff user (the log-in).")
 @click.option("--password", required=True, help="Password of that user, at least 10 characters.")
@@ -20,11 +24,9 @@ from portal.issuers import services
 @click.option("--account-number", default="", help="Account number for payments (optional).")
 @click.option("--avtalegiro/--no-avtalegiro", default=False, help="The company uses AvtaleGiro today.")
 @with_appcontext
-def create_issuer(name: str, org_number: str, email: str, password: str, admin_name: str,
+def create_issuer(org_number: str, email: str, password: str, admin_name: str,
                   account_number: str, avtalegiro: bool) -> None:
-    """Create an issuer and its first staff user."""
-    if not name.strip():
-        fail("--name is empty; give the company's name.")
+    """Create an issuer (name and address from the business register) and its first staff user."""
     try:
         org = validate_org_number(org_number)
     except InvalidIdentifier as exc:
@@ -42,11 +44,16 @@ def create_issuer(name: str, org_number: str, email: str, password: str, admin_n
     if len(password) < services.MIN_PASSWORD_LENGTH:
         fail(f"--password must have at least {services.MIN_PASSWORD_LENGTH} characters.")
     try:
-        user = services.create_issuer(db.session, name=name, org_number=org, admin_name=admin_name or address,
-                                      email=address, password=password, account_number=account,
-                                      uses_avtalegiro=avtalegiro)
+        outcome = services.create_issuer(db.session, org_number=org, admin_name=admin_name or address,
+                                         email=address, password=password, account_number=account,
+                                         uses_avtalegiro=avtalegiro, verified=True, notify_duplicates=False)
     except services.SignupError as exc:
-        fail(str(exc.message))
+        fail(f"--org-number {org}: {exc.message}" if exc.field == "org_number" else str(exc.message))
+    if outcome.duplicate == "email":
+        fail(f"--email {address}: a staff user with this e-mail already exists.")
+    if outcome.duplicate == "org_number":
+        fail(f"--org-number {org}: this company already has an account.")
+    user = outcome.user
     db.session.commit()
     click.echo(f"Created issuer {user.issuer.name} (id {user.issuer_id}, org {org}) "
                f"with staff user {user.email}.")

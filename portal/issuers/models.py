@@ -51,8 +51,13 @@ class IssuerUser(UserMixin, Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[dt.datetime | None]
+    email_verified_at: Mapped[dt.datetime | None]  # None: may not log in until the link is used
 
     issuer: Mapped[Issuer] = relationship()
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
 
     def get_id(self) -> str:  # flask-login: ids are namespaced per kind of user
         return f"issuer:{self.id}"
@@ -74,6 +79,15 @@ class IssuerAgreement(Base):
     approved_at: Mapped[dt.datetime | None]
     link_sent_at: Mapped[dt.datetime | None]
     version: Mapped[int] = mapped_column(default=1)
+    # The receipt of the answer, by a role holder logged in with BankID (flow H).
+    answered_at: Mapped[dt.datetime | None]
+    signer_name: Mapped[str | None] = mapped_column(String(200))
+    signer_role: Mapped[str | None] = mapped_column(String(10))
+    signer_role_text: Mapped[str | None] = mapped_column(String(100))
+    signer_sub: Mapped[str | None] = mapped_column(String(255))
+    signer_acr: Mapped[str | None] = mapped_column(String(100))
+    text_version: Mapped[str | None] = mapped_column(String(20))
+    text_digest: Mapped[str | None] = mapped_column(String(64))
 
     issuer: Mapped[Issuer] = relationship(back_populates="agreements")
 

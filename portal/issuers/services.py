@@ -1,11 +1,18 @@
-"""Issuer accounts, B2C activation and the issuer agreement (SPEC flows A and B)."""
+"""Issuer accounts, B2C activation and the issuer agreement (SPEC flows A, B and H)."""
 from __future__ import annotations
 
+import datetime as dt
 import enum
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
 
 from flask import current_app, render_template
 from flask_babel import force_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from markupsafe import escape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -13,23 +20,17 @@ from portal.core import events
 from portal.core.auth import hash_password, verify_password
 from portal.core.db import utcnow
 from portal.core.events import Actor
+from portal.core.names import same_person
 from portal.core.outbox import OutboxKind, OutboxMessage, enqueue
 from portal.core.tokens import LinkError, LinkProblem, Purpose, make_token, mark_used, read_token
-from portal.issuers import signals
+from portal.issuers import register, signals
 from portal.issuers.models import Issuer, IssuerAgreement, IssuerUser
 from portal.issuers.states import IssuerAgreementAction, IssuerAgreementState, next_state
 
 APPROVER_PATH = "/utstederavtale/"
+VERIFY_PATH = "/utsteder/bekreft-epost/"
+LOGIN_PATH = "/utsteder/logg-inn"
 MIN_PASSWORD_LENGTH = 10
-
-
-class SignupError(Exception):
-    """Sign-up refused; ``field`` names the input that is wrong."""
-
-    def __init__(self, field: str, message):
-        super().__init__(str(message))
-        self.field = field
-        self.message = message
 
 
 def staff_actor(user: IssuerUser) -> Actor:
@@ -40,28 +41,159 @@ def normalize_email(email: str) -> str:
     return (email or "").strip().lower()
 
 
-def create_issuer(sess: Session, *, name: str, org_number: str, admin_name: str, email: str,
-                  password: str, account_number: str | None = None,
-                  uses_avtalegiro: bool = False) -> IssuerUser:
-    """A new issuer with its first staff user. Inputs are already validated in form;
-    uniqueness of the organisation number and the e-mail is checked here."""
+class SignupError(Exception):
+    """Sign-up refused; ``field`` names the input that is wrong (None: the whole form)."""
+
+    def __init__(self, field: str | None, message):
+        super().__init__(str(message))
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class SignupOutcome:
+    """``user`` is the new staff user; ``duplicate`` names what already existed instead
+    (``"email"`` or ``"org_number"``), in which case nothing was created."""
+
+    user: IssuerUser | None
+    duplicate: str | None = None
+
+
+_STATUS_REFUSAL = {
+    register.UnitStatus.DELETED: _l("Enheten er slettet i Enhetsregisteret, og kan ikke registreres."),
+    register.UnitStatus.BANKRUPT: _l("Enheten er konkurs ifølge Enhetsregisteret, og kan ikke registreres."),
+    register.UnitStatus.LIQUIDATING: _l("Enheten er under avvikling ifølge Enhetsregisteret, og kan ikke registreres."),
+}
+
+
+def registered_unit(org_number: str) -> register.Unit:
+    """The unit from the business register when it may sign up; SignupError otherwise."""
+    try:
+        unit = register.lookup_unit(org_number)
+    except register.UnitNotFound:
+        raise SignupError("org_number", _l("Enhetsregisteret kjenner ikke dette organisasjonsnummeret. "
+                                           "Sjekk at du har skrevet det riktig.")) from None
+    except register.RegisterUnavailable:
+        raise SignupError(None, _l("Enhetsregisteret svarer ikke akkurat nå, så vi kan ikke sjekke bedriften. "
+                                   "Ingenting er lagret. Prøv igjen om litt.")) from None
+    refusal = _STATUS_REFUSAL.get(unit.status)
+    if refusal is not None:
+        raise SignupError("org_number", refusal)
+    return unit
+
+
+def create_issuer(sess: Session, *, org_number: str, admin_name: str, email: str, password: str,
+                  account_number: str | None = None, uses_avtalegiro: bool = False,
+                  verified: bool = False, notify_duplicates: bool = True) -> SignupOutcome:
+    """A new issuer with its first staff user; name and address come from the business register.
+
+    The unit must exist and be active (not deleted, bankrupt or under liquidation); a register
+    that does not answer refuses the sign-up. An e-mail or organisation number that already
+    has an account creates nothing: with ``notify_duplicates`` that address gets an e-mail
+    saying so, and the caller shows the same answer as for a new account (so the page does
+    not tell a stranger who has an account). A new user must confirm the e-mail address
+    before logging in, unless ``verified`` (the operator's command)."""
     email = normalize_email(email)
-    if sess.scalar(select(Issuer.id).where(Issuer.org_number == org_number)) is not None:
-        raise SignupError("org_number", _l("Det finnes allerede en bedrift med dette organisasjonsnummeret."))
-    if sess.scalar(select(IssuerUser.id).where(IssuerUser.email == email)) is not None:
-        raise SignupError("email", _l("Det finnes allerede en bruker med denne e-postadressen. Logg inn i stedet."))
     if len(password) < MIN_PASSWORD_LENGTH:
         raise SignupError("password", _l("Passordet må ha minst 10 tegn."))
-    issuer = Issuer(name=name.strip(), org_number=org_number, account_number=account_number or None,
-                    uses_avtalegiro=uses_avtalegiro)
+    duplicate = None
+    if sess.scalar(select(IssuerUser.id).where(IssuerUser.email == email)) is not None:
+        duplicate = "email"
+    elif sess.scalar(select(Issuer.id).where(Issuer.org_number == org_number)) is not None:
+        duplicate = "org_number"
+    if duplicate is not None:
+        if notify_duplicates:
+            _send_account_exists(sess, email, duplicate)
+        return SignupOutcome(None, duplicate)
+    unit = registered_unit(org_number)
+    issuer = Issuer(name=unit.name, org_number=org_number, address_line=unit.address_line[:200],
+                    postal_code=unit.postal_code[:10], city=unit.city[:100],
+                    account_number=account_number or None, uses_avtalegiro=uses_avtalegiro)
     sess.add(issuer)
     sess.flush()
     user = IssuerUser(issuer_id=issuer.id, email=email, name=admin_name.strip(),
-                      password_hash=hash_password(password))
+                      password_hash=hash_password(password), email_verified_at=utcnow() if verified else None)
     sess.add(user)
     sess.flush()
     events.record(sess, staff_actor(user), "issuer", issuer.id, "create", issuer_id=issuer.id,
-                  data={"user_id": user.id})
+                  data={"user_id": user.id, "register_name": unit.name})
+    if not verified:
+        send_verification_link(sess, user)
+    return SignupOutcome(user)
+
+
+_URL = re.compile(r"https?://[^\s<>\"]+")
+
+
+def _link(match: re.Match) -> str:
+    return f'<a href="{match.group(0)}">{match.group(0)}</a>'
+
+
+def _mail(sess: Session, key: str, to: str, subject: str, text: str, purpose: str,
+          issuer_id: int | None = None) -> OutboxMessage:
+    html = "".join(f"<p>{_URL.sub(_link, str(escape(part)))}</p>" for part in text.split("\n\n"))
+    return enqueue(sess, OutboxKind.EMAIL, key, {"to": to, "subject": subject, "text": text, "html": html,
+                                                 "purpose": purpose}, issuer_id=issuer_id)
+
+
+def _send_account_exists(sess: Session, email: str, duplicate: str) -> None:
+    login_url = current_app.config["PORTAL"]["BASE_URL"] + LOGIN_PATH
+    with force_locale("nb"):
+        subject = _("Du har allerede en konto")
+        if duplicate == "email":
+            body = _("Noen prøvde å registrere en ny bedrift med denne e-postadressen, men adressen har "
+                     "allerede en bruker hos oss. Logg inn her: %(url)s", url=login_url)
+        else:
+            body = _("Noen prøvde å registrere en bedrift som allerede har en konto hos oss, med denne "
+                     "e-postadressen. Spør den som registrerte bedriften om å gi deg tilgang, "
+                     "eller logg inn her: %(url)s", url=login_url)
+        text = body + "\n\n" + _("Var det ikke deg, kan du se bort fra denne e-posten.")
+    _mail(sess, f"signup-exists:{secrets.token_urlsafe(12)}", email, subject, text, "account_exists")
+
+
+def send_verification_link(sess: Session, user: IssuerUser) -> OutboxMessage:
+    """An e-mail with a signed, single-use link that confirms the address."""
+    prefix = f"email-verify:{user.id}:"
+    n = (sess.scalar(select(func.count()).select_from(OutboxMessage)
+                     .where(OutboxMessage.idempotency_key.like(prefix + "%"))) or 0) + 1
+    token = make_token(Purpose.EMAIL, {"u": user.id, "e": user.email})
+    url = current_app.config["PORTAL"]["BASE_URL"] + VERIFY_PATH + token
+    hours = int(current_app.config["PORTAL"]["EMAIL_LINK_MAX_AGE"]) // 3600
+    with force_locale("nb"):
+        subject = _("Bekreft e-postadressen din")
+        text = (_("Hei %(name)s,", name=user.name or user.email) + "\n\n"
+                + _("Bekreft e-postadressen din for å ta i bruk kontoen for %(issuer)s:",
+                    issuer=user.issuer.name) + "\n\n" + url + "\n\n"
+                + _("Lenken gjelder i %(hours)s timer og kan brukes én gang.", hours=hours))
+    msg = _mail(sess, prefix + str(n), user.email, subject, text, "email_verification", issuer_id=user.issuer_id)
+    events.record(sess, staff_actor(user), "issuer_user", user.id, "verification_sent", issuer_id=user.issuer_id)
+    return msg
+
+
+class EmailLinkError(Exception):
+    def __init__(self, problem: LinkProblem, user: IssuerUser | None = None):
+        super().__init__(problem.value)
+        self.problem = problem
+        self.user = user
+
+
+def verify_email(sess: Session, token: str) -> IssuerUser:
+    """Use the confirmation link once: the user may log in from now on."""
+    try:
+        link = read_token(sess, Purpose.EMAIL, token)
+    except LinkError as exc:
+        raise EmailLinkError(exc.problem) from None
+    user = sess.get(IssuerUser, link.payload.get("u")) if isinstance(link.payload.get("u"), int) else None
+    if user is None or user.email != link.payload.get("e"):
+        raise EmailLinkError(LinkProblem.INVALID)
+    try:
+        mark_used(sess, Purpose.EMAIL, link)
+    except LinkError:
+        raise EmailLinkError(LinkProblem.USED, user) from None
+    if user.email_verified_at is None:
+        user.email_verified_at = utcnow()
+        events.record(sess, staff_actor(user), "issuer_user", user.id, "email_verified", issuer_id=user.issuer_id)
+    sess.flush()
     return user
 
 
@@ -170,6 +302,8 @@ class ApproverLinkProblem(enum.Enum):
     INVALID = "invalid"
     WITHDRAWN = "withdrawn"
     APPROVED = "approved"  # a link of an agreement already approved through another link
+    DECLINED = "declined"  # the agreement was declined
+    CHANGED = "changed"  # the text shown is no longer the agreement's (reload the page)
 
 
 class ApproverLinkError(Exception):
@@ -194,6 +328,8 @@ def check_approver_link(sess: Session, token: str):
                    }.get(exc.problem, ApproverLinkProblem.INVALID)
         if problem is ApproverLinkProblem.EXPIRED and agr is not None and agr.state is IssuerAgreementState.WITHDRAWN:
             problem = ApproverLinkProblem.WITHDRAWN
+        if problem is ApproverLinkProblem.USED and agr is not None and agr.state is IssuerAgreementState.DECLINED:
+            problem = ApproverLinkProblem.DECLINED
         raise ApproverLinkError(problem, agr) from None
     agr = _agreement_from(sess, link.payload)
     if agr is None:
@@ -202,21 +338,91 @@ def check_approver_link(sess: Session, token: str):
         raise ApproverLinkError(ApproverLinkProblem.WITHDRAWN, agr)
     if agr.state is IssuerAgreementState.APPROVED:
         raise ApproverLinkError(ApproverLinkProblem.APPROVED, agr)
+    if agr.state is IssuerAgreementState.DECLINED:
+        raise ApproverLinkError(ApproverLinkProblem.DECLINED, agr)
     return link, agr
 
 
-def approve_issuer_agreement(sess: Session, token: str) -> IssuerAgreement:
-    """The approver accepts: the issuer becomes active, earlier third-party agreements end,
-    AvtaleGiro stops when that was chosen. The link can be used once."""
+APPROVER_TEXT_VERSION = "2026-11"
+
+
+def agreement_digest(agr: IssuerAgreement) -> str:
+    """A fingerprint of what the approver is shown: text version, company and the choices made."""
+    issuer = agr.issuer
+    text = "|".join([APPROVER_TEXT_VERSION, issuer.org_number, issuer.name, str(agr.id),
+                     agr.approver_name, str(bool(agr.stop_avtalegiro))])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class BankIDPerson:
+    """Who logged in with BankID, as the relying party saw it."""
+
+    name: str | None
+    birth_date: dt.date | None
+    sub: str
+    acr: str | None
+
+
+class NotASignatory(Exception):
+    """The person logged in is not among the unit's role holders with signing authority."""
+
+    def __init__(self, signatories: list):
+        super().__init__("not a signatory")
+        self.signatories = signatories
+
+
+def find_signatory(sess: Session, agr: IssuerAgreement, person: BankIDPerson) -> register.RoleHolder:
+    """The register's role holder with signing authority who is this person (``same_person``).
+
+    None found: an event tells the issuer that the named approver could not sign, and
+    NotASignatory lists who can. register.RegisterUnavailable when the register is down."""
+    try:
+        holders = register.signing_roles(agr.issuer.org_number)
+    except register.UnitNotFound:
+        holders = []
+    for holder in holders:
+        if same_person(record_name=holder.name, record_birth_date=holder.birth_date,
+                       bankid_name=person.name, bankid_birth_date=person.birth_date):
+            return holder
+    events.record(sess, Actor("approver", None, person.name or "BankID"), "issuer_agreement", agr.id,
+                  "signer_not_found", issuer_id=agr.issuer_id, data={"bankid_name": person.name})
+    sess.flush()
+    raise NotASignatory(holders)
+
+
+def answer_issuer_agreement(sess: Session, token: str, *, approve: bool, person: BankIDPerson,
+                            digest: str) -> IssuerAgreement:
+    """A role holder with signing authority approves or declines. Approval makes the issuer
+    active (earlier third-party agreements end, AvtaleGiro stops when that was chosen); a
+    decline closes the request so the issuer can name someone else. Both are recorded with
+    who, role, when, text version and the BankID subject and level. The link can be used once."""
     link, agr = check_approver_link(sess, token)
+    if digest != agreement_digest(agr):
+        raise ApproverLinkError(ApproverLinkProblem.CHANGED, agr)
+    holder = find_signatory(sess, agr, person)
     try:
         mark_used(sess, Purpose.APPROVER, link)
     except LinkError:
         raise ApproverLinkError(ApproverLinkProblem.USED, agr) from None
-    actor = Actor("approver", None, f"{agr.approver_name} <{agr.approver_email}>")
+    actor = Actor("approver", None, f"{holder.name} ({holder.description})")
     issuer = agr.issuer
-    _agreement_move(sess, agr, IssuerAgreementAction.APPROVE, actor)
     now = utcnow()
+    agr.answered_at = now
+    agr.signer_name = holder.name[:200]
+    agr.signer_role = holder.code[:10]
+    agr.signer_role_text = holder.description[:100]
+    agr.signer_sub = person.sub[:255]
+    agr.signer_acr = (person.acr or "")[:100] or None
+    agr.text_version = APPROVER_TEXT_VERSION
+    agr.text_digest = digest
+    receipt = {"signer": holder.name, "role": holder.code, "text_version": APPROVER_TEXT_VERSION,
+               "acr": person.acr}
+    if not approve:
+        _agreement_move(sess, agr, IssuerAgreementAction.DECLINE, actor, data=receipt)
+        sess.flush()
+        return agr
+    _agreement_move(sess, agr, IssuerAgreementAction.APPROVE, actor, data=receipt)
     agr.approved_at = now
     issuer.b2c_active_since = now
     events.record(sess, actor, "issuer", issuer.id, "b2c_activated", issuer_id=issuer.id,
@@ -227,6 +433,19 @@ def approve_issuer_agreement(sess: Session, token: str) -> IssuerAgreement:
         events.record(sess, actor, "issuer", issuer.id, "avtalegiro_stopped", issuer_id=issuer.id)
     sess.flush()
     return agr
+
+
+def approval_status(sess: Session, issuer: Issuer) -> dict:
+    """What the issuer's B2C page shows about answers: the last answered agreement, and the
+    times someone who may not sign opened the pending one."""
+    answered = [a for a in issuer.agreements if a.answered_at is not None]
+    pending = issuer.pending_agreement
+    refused = []
+    if pending is not None:
+        refused = list(sess.scalars(select(events.Event).where(
+            events.Event.subject_type == "issuer_agreement", events.Event.subject_id == pending.id,
+            events.Event.action == "signer_not_found").order_by(events.Event.id.desc()).limit(5)))
+    return {"last_answer": answered[-1] if answered else None, "not_signatory": refused}
 
 
 def scoped_get(sess: Session, model, object_id: int, issuer_id: int):

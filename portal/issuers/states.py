@@ -1,4 +1,5 @@
-"""Issuer agreement (utstederavtale): requested by issuer staff, approved by e-mail link."""
+"""Issuer agreement (utstederavtale): requested by issuer staff, approved or declined through an
+e-mail link by a role holder with signing authority who logs in with BankID."""
 from __future__ import annotations
 
 import enum
@@ -9,12 +10,14 @@ from portal.core.states import Machine
 class IssuerAgreementState(enum.Enum):
     PENDING = "pending"  # sent to the approver, waiting
     APPROVED = "approved"  # the issuer may send eFaktura
+    DECLINED = "declined"  # a role holder with signing authority said no
     WITHDRAWN = "withdrawn"  # replaced by a request to another approver, or cancelled
 
 
 class IssuerAgreementAction(enum.Enum):
     REQUEST = "request"
     APPROVE = "approve"
+    DECLINE = "decline"
     WITHDRAW = "withdraw"
 
 
@@ -26,6 +29,7 @@ MACHINE = Machine(
     {
         (None, A.REQUEST): S.PENDING,
         (S.PENDING, A.APPROVE): S.APPROVED,
+        (S.PENDING, A.DECLINE): S.DECLINED,
         (S.PENDING, A.WITHDRAW): S.WITHDRAWN,
     },
 )

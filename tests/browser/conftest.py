@@ -9,6 +9,7 @@ with the processes' logs under ``test-artifacts/``.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -56,7 +57,7 @@ def _free_port() -> int:
 
 @dataclass
 class System:
-    """One running system: portal, simulated BankID and worker, with their database."""
+    """One running system: portal, simulated BankID and register, worker, with their database."""
 
     name: str
     base_url: str
@@ -64,6 +65,7 @@ class System:
     home: Path
     env: dict
     procs: dict = field(default_factory=dict)
+    org_numbers: list = field(default_factory=list)  # active units in its simulated register
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -135,7 +137,16 @@ def _wait_until(check, what: str, proc: subprocess.Popen, log: Path, timeout: fl
 def run_system(home: Path, name: str, *, deadline_seconds: int):
     """Start the three processes of the Procfile on free ports; stop them at the end."""
     home.mkdir(parents=True, exist_ok=True)
-    web_port, bankid_port = _free_port(), _free_port()
+    web_port, bankid_port, register_port = _free_port(), _free_port(), _free_port()
+    # Companies the journeys sign up: active units of the simulated register, signed by Kari Nordmann.
+    from tests.browser.steps import new_org_number
+
+    org_numbers = [new_org_number() for _ in range(40)]
+    units_file = home / "register_units.json"
+    units_file.write_text(json.dumps([
+        {"org": org, "name": "Fjellstrøm Kraft AS", "street": "Fossveien 3", "postal_code": "5700", "city": "Voss",
+         "roles": [{"code": "DAGL", "given": "Kari", "family": "Nordmann", "born": "1985-05-15"}]}
+        for org in org_numbers]), encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
     env.update({
         "PORTAL_ENV": "development",
@@ -144,6 +155,8 @@ def run_system(home: Path, name: str, *, deadline_seconds: int):
         "PORTAL_DATABASE_URL": f"sqlite:///{home}/db.sqlite3",
         "PORTAL_BASE_URL": f"http://127.0.0.1:{web_port}",
         "PORTAL_BANKID_ISSUER": f"http://127.0.0.1:{bankid_port}",
+        "PORTAL_REGISTER_URL": f"http://127.0.0.1:{register_port}/enhetsregisteret/api",
+        "PORTAL_REGISTER_UNITS_FILE": str(units_file),
         "PORTAL_SECRET_KEY": SECRET_KEY,
         "PORTAL_BANKID_CLIENT_SECRET": CLIENT_SECRET,
         "PORTAL_CONSENT_DEADLINE_SECONDS": str(deadline_seconds),
@@ -153,10 +166,12 @@ def run_system(home: Path, name: str, *, deadline_seconds: int):
         "FLASK_DEBUG": "0",
     })
     system = System(name=name, base_url=env["PORTAL_BASE_URL"], bankid_url=env["PORTAL_BANKID_ISSUER"],
-                    home=home, env=env)
+                    home=home, env=env, org_numbers=org_numbers)
     commands = {
         "bankid": [FLASK, "--app", "simulators.bankid.provider:create_provider_app", "run", "--host",
                    "127.0.0.1", "--port", str(bankid_port), "--no-reload"],
+        "register": [FLASK, "--app", "simulators.register.app:create_register_app", "run", "--host",
+                     "127.0.0.1", "--port", str(register_port), "--no-reload"],
         "web": [FLASK, "--app", "wsgi", "run", "--host", "127.0.0.1", "--port", str(web_port),
                 "--no-reload"],
         "worker": [FLASK, "--app", "wsgi", "worker"],
@@ -171,6 +186,7 @@ def run_system(home: Path, name: str, *, deadline_seconds: int):
 
     try:
         start("bankid")  # needs no database: starts while the schema is made
+        start("register")
         upgrade = subprocess.run([FLASK, "--app", "wsgi", "db", "upgrade"], check=False, cwd=ROOT,
                                  env=env, capture_output=True, text=True, timeout=120)
         if upgrade.returncode != 0:

@@ -74,13 +74,12 @@ class Contact:
 
 
 def sign_up(page: Page, system) -> Issuer:
-    """A new issuer registers and lands on its dashboard."""
+    """A new issuer registers by org number, confirms the e-mail link and lands on its dashboard."""
     tag = uuid.uuid4().hex[:6]
-    issuer = Issuer(name="Fjellstrøm Kraft AS", org_number=new_org_number(),
+    issuer = Issuer(name="Fjellstrøm Kraft AS", org_number=system.org_numbers.pop(),
                     email=f"okonomi-{tag}@fjellstrom.example", approver_email=f"leder-{tag}@fjellstrom.example")
     page.goto(system.url("/utsteder/registrer"))
     check_a11y(page, "issuer sign-up")
-    page.get_by_label("Bedriftens navn").fill(issuer.name)
     page.get_by_label("Organisasjonsnummer").fill(issuer.org_number)
     page.get_by_label("Kontonummer for innbetalinger").fill(ACCOUNT)
     page.get_by_label("Ditt navn").fill("Ingrid Økonomi")
@@ -88,6 +87,13 @@ def sign_up(page: Page, system) -> Issuer:
     page.get_by_label("Passord", exact=True).fill(PASSWORD)
     page.get_by_label("Gjenta passordet").fill(PASSWORD)
     page.get_by_role("button", name="Registrer").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sjekk e-posten din")
+    check_a11y(page, "issuer sign-up sent")
+    rows = wait_for_mail(page, system, issuer.email, "email")
+    open_message(page, rows)
+    page.goto(link_in_message(page, "/utsteder/bekreft-epost/"))
+    check_a11y(page, "confirm e-mail")
+    page.get_by_role("button", name="Bekreft e-postadressen").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(issuer.name)
     check_a11y(page, "issuer dashboard")
     return issuer
@@ -97,7 +103,7 @@ def activate_b2c(page: Page, system, issuer: Issuer) -> None:
     """Staff asks for B2C: gives the approver, reads the preview, confirms."""
     page.goto(system.url("/utsteder/b2c"))
     check_a11y(page, "B2C activation")
-    page.get_by_label("Navn på den som godkjenner utstederavtalen").fill("Randi Daglig Leder")
+    page.get_by_label("Navn på den som godkjenner utstederavtalen").fill("Kari Nordmann")
     page.get_by_label("E-post til den som godkjenner").fill(issuer.approver_email)
     page.get_by_role("button", name="Gå videre til bekreftelse").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Bekreft aktivering av eFaktura B2C")
@@ -147,7 +153,8 @@ def link_in_message(page: Page, path_part: str) -> str:
 
 
 def approve_issuer_agreement(page: Page, system, issuer: Issuer) -> None:
-    """The approver opens the e-mail in the mailbox, follows the link and approves."""
+    """The approver opens the e-mail in the mailbox, follows the link, logs in with BankID as
+    Kari Nordmann (daglig leder in the simulated register) and approves."""
     rows = wait_for_mail(page, system, issuer.approver_email, "email")
     check_a11y(page, "development mailbox")
     open_message(page, rows)
@@ -155,6 +162,10 @@ def approve_issuer_agreement(page: Page, system, issuer: Issuer) -> None:
     page.goto(link_in_message(page, "/utstederavtale/"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Utstederavtale for eFaktura B2C")
     check_a11y(page, "approver page")
+    page.get_by_role("link", name="Logg inn med BankID").click()
+    bankid_login(page, "15058521431", a11y=False)
+    expect(page.get_by_role("button", name="Avslå utstederavtalen")).to_be_visible()
+    check_a11y(page, "approver page, logged in")
     page.get_by_role("button", name="Godkjenn utstederavtalen").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Utstederavtalen er godkjent")
     check_a11y(page, "approver done")
@@ -164,11 +175,15 @@ def active_issuer(page: Page, system) -> Issuer:
     """Sign up, activate B2C and have the approver approve: an issuer ready for eFaktura."""
     issuer = sign_up(page, system)
     activate_b2c(page, system, issuer)
-    approver = page.context.new_page()
+    # The approver is another person with a browser of their own (the BankID log-in starts a
+    # fresh session, which in a shared browser would end the staff member's).
+    approver_context = page.context.browser.new_context()
+    approver = approver_context.new_page()
     approve_issuer_agreement(approver, system, issuer)
-    approver.close()
+    approver_context.close()
     page.goto(system.url("/utsteder/b2c"))
     expect(page.locator(".notice-success")).to_contain_text("eFaktura B2C er aktivt")
+    expect(page.locator("#approver-answer-receipt")).to_contain_text("Godkjent av Kari Nordmann")
     expect(page.locator("#agreement-banner")).to_have_count(0)
     check_a11y(page, "B2C active")
     return issuer

@@ -5,7 +5,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+from wtforms.validators import AnyOf, DataRequired, EqualTo, Length, ValidationError
 
 from portal.core.identifiers import InvalidIdentifier, validate_account_number, validate_org_number
 
@@ -47,9 +47,12 @@ class LoginForm(FlaskForm):
 
 
 class SignupForm(FlaskForm):
-    company_name = StringField(_l("Bedriftens navn"), validators=[
-        DataRequired(_l("Skriv bedriftens navn.")), Length(max=200)])
-    org_number = StringField(_l("Organisasjonsnummer"), description=_l("Ni sifre, for eksempel 923 609 016."),
+    """The company is known by its organisation number only: name and address come from the
+    business register."""
+
+    org_number = StringField(_l("Organisasjonsnummer"),
+                             description=_l("Ni sifre, for eksempel 923 609 016. Navn og adresse henter vi fra "
+                                            "Enhetsregisteret."),
                              validators=[_identifier(validate_org_number)])
     account_number = StringField(_l("Kontonummer for innbetalinger (valgfritt)"),
                                  description=_l("11 sifre, for eksempel 1234.56.78903. Brukes som standard på fakturaene."),
@@ -88,6 +91,13 @@ class ConfirmActivationForm(ApproverForm):
             raise ValidationError(_l(
                 "eFaktura B2C kan ikke brukes sammen med AvtaleGiro. Kryss av for å stoppe AvtaleGiro, "
                 "eller la være å aktivere."))
+
+
+class ApproverAnswerForm(FlaskForm):
+    """The approver's answer: two buttons named ``decision``, and the digest of the text shown."""
+
+    digest = HiddenField(validators=[DataRequired()])
+    decision = StringField(validators=[AnyOf(["approve", "decline"])])
 
 
 class ActionForm(FlaskForm):

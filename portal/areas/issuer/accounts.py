@@ -1,18 +1,30 @@
 """Issuer area: log-in, sign-up, dashboard, B2C activation, and the approver's link."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.agreements import services as agreements
 from portal.areas.issuer.account_forms import (
     ActionForm,
+    ApproverAnswerForm,
     ApproverForm,
     ConfirmActivationForm,
     LoginForm,
     SignupForm,
 )
+from portal.bankid.client import current_consumer, logout_consumer
 from portal.core import db
 from portal.core.auth import (
     LoginRefused,
@@ -25,6 +37,7 @@ from portal.core.auth import (
 from portal.core.db import utcnow
 from portal.invoices import queries
 from portal.issuers import services
+from portal.issuers.register import RegisterUnavailable
 
 bp = Blueprint("issuers", __name__)
 
@@ -46,6 +59,12 @@ def login():
             form.form_errors.append(refused.message)
             status = refused.status
         else:
+            if not user.email_verified:
+                services.send_verification_link(db.session, user)
+                db.keep_changes_on_error()
+                form.form_errors.append(_("Du må bekrefte e-postadressen din før du kan logge inn. Vi har sendt "
+                                          "deg en ny lenke på e-post."))
+                return render_template("issuers/login.html", form=form), 403
             start_staff_session(user)
             return redirect(safe_next(form.next.data, url_for("issuers.dashboard")))
     elif request.method == "POST":
@@ -68,24 +87,47 @@ def signup():
     form = SignupForm()
     if form.validate_on_submit():
         try:
-            user = services.create_issuer(
-                db.session, name=form.company_name.data, org_number=form.org_number.data,
-                admin_name=form.admin_name.data, email=form.email.data, password=form.password.data,
+            services.create_issuer(
+                db.session, org_number=form.org_number.data, admin_name=form.admin_name.data,
+                email=form.email.data, password=form.password.data,
                 account_number=form.account_number.data or None)
         except services.SignupError as exc:
             db.session.rollback()
             target = {"org_number": form.org_number, "email": form.email,
-                      "password": form.password}.get(exc.field)
+                      "password": form.password}.get(exc.field or "")
             if target is not None:
                 target.errors = list(target.errors) + [str(exc.message)]
             else:
                 form.form_errors.append(str(exc.message))
         else:
-            start_staff_session(user)
-            flash(_("Bedriften er registrert. Neste steg er å aktivere eFaktura B2C."), "success")
-            return redirect(url_for("issuers.dashboard"))
+            # The same answer whether the account is new or already existed (then an e-mail says so).
+            return redirect(url_for("issuers.signup_sent"))
     status = 422 if request.method == "POST" else 200
     return render_template("issuers/signup.html", form=form), status
+
+
+@bp.get("/utsteder/registrert")
+def signup_sent():
+    return render_template("issuers/signup_sent.html")
+
+
+@bp.route("/utsteder/bekreft-epost/<token>", methods=["GET", "POST"])
+def verify_email(token: str):
+    """GET shows a button (mail scanners open links); POST confirms and logs in."""
+    form = ActionForm()
+    if request.method == "GET":
+        return render_template("issuers/verify_email.html", form=form, token=token)
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        user = services.verify_email(db.session, token)
+    except services.EmailLinkError as exc:
+        db.session.rollback()
+        return render_template("issuers/verify_problem.html", problem=exc.problem.value), (
+            410 if exc.problem.value == "expired" else 400)
+    start_staff_session(user)
+    flash(_("E-postadressen er bekreftet. Neste steg er å aktivere eFaktura B2C."), "success")
+    return redirect(url_for("issuers.dashboard"))
 
 
 @bp.get("/utsteder/")
@@ -111,7 +153,7 @@ def b2c():
         form.approver_email.data = pending.approver_email
     preview = agreements.activation_preview(db.session, issuer)
     return render_template("issuers/b2c.html", form=form, issuer=issuer, pending=pending, preview=preview,
-                           action_form=ActionForm())
+                           action_form=ActionForm(), status=services.approval_status(db.session, issuer))
 
 
 @bp.post("/utsteder/b2c/forhandsvis")
@@ -125,7 +167,8 @@ def b2c_preview():
     preview = agreements.activation_preview(db.session, issuer)
     if not form.validate_on_submit():
         return render_template("issuers/b2c.html", form=form, issuer=issuer, pending=issuer.pending_agreement,
-                               preview=preview, action_form=ActionForm()), 422
+                               preview=preview, action_form=ActionForm(),
+                               status=services.approval_status(db.session, issuer)), 422
     confirm = ConfirmActivationForm(uses_avtalegiro=issuer.uses_avtalegiro, formdata=None,
                                     approver_name=form.approver_name.data,
                                     approver_email=form.approver_email.data)
@@ -176,16 +219,35 @@ def b2c_resend():
 
 
 # ---------------------------------------------------------------------------------------------
-# The approver's link (no log-in)
+# The approver's link: BankID log-in, then a role holder with signing authority answers
 # ---------------------------------------------------------------------------------------------
 
 def _link_problem_page(exc: services.ApproverLinkError):
     status = 410 if exc.problem in (services.ApproverLinkProblem.EXPIRED,
                                     services.ApproverLinkProblem.WITHDRAWN) else 400
-    if exc.problem is services.ApproverLinkProblem.APPROVED:
+    if exc.problem in (services.ApproverLinkProblem.APPROVED, services.ApproverLinkProblem.DECLINED,
+                       services.ApproverLinkProblem.CHANGED):
         status = 409
     return render_template("issuers/approver_problem.html", problem=exc.problem.value,
-                           agreement=exc.agreement), status
+                           agreement=exc.agreement, token=request.view_args.get("token")), status
+
+
+def _bankid_person() -> services.BankIDPerson | None:
+    consumer = current_consumer()
+    if consumer is None:
+        return None
+    return services.BankIDPerson(name=consumer.name, birth_date=consumer.birth_date, sub=consumer.sub,
+                                 acr=session.get("consumer_acr"))
+
+
+def _not_signatory_page(agr, person, exc: services.NotASignatory):
+    db.keep_changes_on_error()  # the issuer must see that the named approver could not sign
+    return render_template("issuers/approver_not_signatory.html", agreement=agr, issuer=agr.issuer,
+                           person=person, signatories=exc.signatories), 403
+
+
+def _register_down_page(agr):
+    return render_template("issuers/approver_register_down.html", agreement=agr, issuer=agr.issuer), 503
 
 
 @bp.get("/utstederavtale/<token>")
@@ -196,18 +258,42 @@ def approver(token: str):
         return _link_problem_page(exc)
     preview = agreements.activation_preview(db.session, agr.issuer)
     days = int(current_app.config["PORTAL"]["APPROVER_LINK_MAX_AGE"]) // 86400
+    person = _bankid_person()
+    holder = None
+    if person is not None:
+        try:
+            holder = services.find_signatory(db.session, agr, person)
+        except services.NotASignatory as exc:
+            return _not_signatory_page(agr, person, exc)
+        except RegisterUnavailable:
+            return _register_down_page(agr)
+    form = ApproverAnswerForm(formdata=None, digest=services.agreement_digest(agr))
+    login_url = url_for("bankid.login", next=url_for("issuers.approver", token=token))
     return render_template("issuers/approver.html", agreement=agr, issuer=agr.issuer, preview=preview,
-                           form=ActionForm(), token=token, days=days)
+                           form=form, token=token, days=days, person=person, holder=holder,
+                           login_url=login_url, text_version=services.APPROVER_TEXT_VERSION)
 
 
 @bp.post("/utstederavtale/<token>")
-def approver_approve(token: str):
-    form = ActionForm()
+def approver_answer(token: str):
+    form = ApproverAnswerForm()
     if not form.validate_on_submit():
         abort(400)
+    person = _bankid_person()
+    if person is None:
+        return redirect(url_for("issuers.approver", token=token))
     try:
-        agr = services.approve_issuer_agreement(db.session, token)
+        agr = services.answer_issuer_agreement(db.session, token, approve=form.decision.data == "approve",
+                                               person=person, digest=form.digest.data)
     except services.ApproverLinkError as exc:
         db.session.rollback()
         return _link_problem_page(exc)
+    except services.NotASignatory as exc:
+        _link, agr = services.check_approver_link(db.session, token)
+        return _not_signatory_page(agr, person, exc)
+    except RegisterUnavailable:
+        db.session.rollback()
+        _link, agr = services.check_approver_link(db.session, token)
+        return _register_down_page(agr)
+    logout_consumer()  # the approver was here only to answer
     return render_template("issuers/approver_done.html", agreement=agr, issuer=agr.issuer)

@@ -134,6 +134,8 @@ def _kind_required(kind: str):
                 return login_manager.unauthorized()
             if not current_user.get_id().startswith(kind + ":"):
                 abort(403)
+            if getattr(current_user, "email_verified_at", True) is None:  # e-mail not confirmed yet
+                return login_manager.unauthorized()
             return view(*args, **kwargs)
 
         return wrapped

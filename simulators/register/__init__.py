@@ -1,0 +1,1 @@
+"""A simulated Brønnøysund business register (Enhetsregisteret's open API, the parts we use)."""
