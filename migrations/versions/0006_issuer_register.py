@@ -2,7 +2,7 @@
 approver's receipt (who, which role, when, text version) on the issuer agreement.
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-11-28 16:00:00
 """
 import datetime as dt
@@ -13,7 +13,7 @@ from alembic import op
 import portal.core.db
 
 revision = '0006'
-down_revision = '0004'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
