@@ -11,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from portal import cli
-from portal.core import auth, db, formatting, logs, outbox
+from portal.core import auth, db, formatting, logs, outbox, redact
 from portal.core.config import flask_settings, instance_path, load_config
 from portal.issuers.models import IssuerUser
 from portal.support.models import SupportUser
@@ -118,6 +118,7 @@ def create_app(config: dict | None = None) -> Flask:
     _register_security_headers(app)
 
     cli.init_app(app)
+    redact.install()
     if not app.debug and not app.testing:
         logs.configure(json_lines=bool(cfg["LOG_JSON"]))
     return app

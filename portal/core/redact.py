@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
+from urllib.parse import unquote_plus
 
 REDACTED = "[fnr]"
 TOKEN = "[token]"
@@ -38,8 +39,7 @@ SECRET_PARAMS = frozenset({
 })
 _QUERY = re.compile(r"\?[^\s\"'#]*")
 _PARAM = re.compile(r"(^\?|&)([^=&]+)=([^&]*)")
-_EMAIL = re.compile(r"(@|%40)", re.IGNORECASE)
-_PHONE = re.compile(r"^(?:\+|%2B)?(?:[0-9]|%20|\+|-){8,}$", re.IGNORECASE)
+_PHONE = re.compile(r"^\+?[0-9 \-]{8,}$")
 
 
 def redact(text: str) -> str:
@@ -51,11 +51,16 @@ def _clean_param(match: re.Match) -> str:
     lead, key, value = match.group(1), match.group(2), match.group(3)
     if not value:
         return match.group(0)
+    plain = unquote_plus(unquote_plus(value))  # a URL inside a URL is encoded twice
     if key.lower() in SECRET_PARAMS:
         value = "[redacted]"
-    elif _EMAIL.search(value):
+    elif "?" in plain or "/" in plain:  # a URL as a value (next=…): cleaned in turn
+        cleaned = redact_request(plain)
+        if cleaned != plain:
+            value = cleaned
+    elif "@" in plain:
         value = "[e-mail]"
-    elif _PHONE.match(value) and sum(c.isdigit() for c in value) >= 8:
+    elif _PHONE.match(plain.strip()) and sum(c.isdigit() for c in plain) >= 8:
         value = "[phone]"
     return f"{lead}{key}={value}"
 
