@@ -49,7 +49,7 @@ test-browser: install
 	$(BIN)/python -m pytest -q -m browser $(PYTEST_ARGS)
 
 lint: install
-	$(BIN)/ruff check portal simulators tests bench
+	$(BIN)/ruff check portal simulators tests bench scripts gunicorn.conf.py
 	$(BIN)/lint-imports
 
 # Re-resolve requirements.lock after changing dependencies in pyproject.toml.
