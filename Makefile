@@ -5,12 +5,15 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test test-postgres test-browser install translations messages lint clean
+.PHONY: run dev test test-postgres test-browser install translations messages lint lock audit clean
 
-$(STAMP): pyproject.toml
+# Dependencies come from requirements.lock (exact versions with hashes), then the project
+# itself without resolving anything further.
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP) translations
@@ -23,10 +26,17 @@ messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ --no-location --sort-by-file -o portal/translations/messages.pot .
 	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations -l en --no-fuzzy-matching
 
+# The portal and the simulated BankID under gunicorn, and the worker (Procfile); Ctrl+C stops all.
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo
 	$(BIN)/python -m portal.run
+
+# Only the portal, on Flask's development server with reloading (no BankID simulator, no worker).
+dev: install
+	$(FLASK) db upgrade
+	$(FLASK) seed-demo
+	$(FLASK) run --debug --host 127.0.0.1 --port $${PORTAL_PORT:-5000}
 
 test: install
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
@@ -39,8 +49,19 @@ test-browser: install
 	$(BIN)/python -m pytest -q -m browser $(PYTEST_ARGS)
 
 lint: install
-	$(BIN)/ruff check portal tests bench
+	$(BIN)/ruff check portal simulators tests bench scripts gunicorn.conf.py
 	$(BIN)/lint-imports
+
+# Re-resolve requirements.lock after changing dependencies in pyproject.toml.
+lock: $(STAMP)
+	$(BIN)/python -m pip install --quiet "pip-tools>=7.4"
+	$(BIN)/pip-compile --quiet --generate-hashes --extra dev --strip-extras --allow-unsafe \
+		--no-emit-index-url --no-emit-find-links --output-file requirements.lock pyproject.toml
+
+# Known vulnerabilities in the installed dependencies (pip-audit). Where its advisory database
+# cannot be reached it says so and exits 0: nothing was audited then.
+audit: install
+	$(BIN)/python scripts/audit.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 import importlib
-import logging
+from urllib.parse import urlsplit
 
-from flask import Flask, has_request_context, render_template, request, session
+from flask import Flask, g, has_request_context, render_template, request, session
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from portal import cli
-from portal.core import auth, db, formatting, outbox
+from portal.core import auth, db, formatting, logs, outbox, redact
 from portal.core.config import flask_settings, instance_path, load_config
 from portal.issuers.models import IssuerUser
 from portal.support.models import SupportUser
@@ -65,6 +67,18 @@ def select_locale() -> str:
     return "nb"
 
 
+# Largest id a route accepts: the database's integer columns stop here, so a larger number in
+# a URL is a page that cannot exist (404), not a database error.
+MAX_ROUTE_ID = 2**31 - 1
+
+
+class BoundedIntConverter(IntegerConverter):
+    """Werkzeug's ``int`` converter, limited to the database's integer range."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=MAX_ROUTE_ID, signed=False):
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
 def create_app(config: dict | None = None) -> Flask:
     cfg = load_config(config)
     app = Flask(
@@ -73,6 +87,12 @@ def create_app(config: dict | None = None) -> Flask:
         static_folder="../static",
         instance_path=str(instance_path()),
     )
+    app.url_map.converters["int"] = BoundedIntConverter
+    if cfg["TRUSTED_PROXIES"]:
+        # Behind N load balancers or proxies: the client's address, scheme and host come from
+        # the X-Forwarded-* headers they set, and only from as many hops as there are proxies.
+        hops = int(cfg["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
     app.config.update(flask_settings(cfg))
     app.config["PORTAL"] = cfg
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = "translations"
@@ -98,25 +118,60 @@ def create_app(config: dict | None = None) -> Flask:
     _register_security_headers(app)
 
     cli.init_app(app)
+    redact.install()
     if not app.debug and not app.testing:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logs.configure(json_lines=bool(cfg["LOG_JSON"]))
     return app
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def content_security_policy(cfg: dict) -> str:
+    """Scripts, styles and images only from us; forms post only to us, or to the BankID
+    provider (a form whose answer redirects there, such as a consent decision leading to the
+    BankID log-in, is checked against ``form-action`` by browsers)."""
+    form_action = ["'self'"]
+    bankid = _origin(str(cfg["BANKID_ISSUER"]))
+    if bankid != _origin(str(cfg["BASE_URL"])):
+        form_action.append(bankid)
+    return (
+        "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; "
+        f"form-action {' '.join(form_action)}; frame-ancestors 'none'"
+    )
+
+
+def _authenticated() -> bool:
+    """Whether this request belongs to a logged-in person: staff (flask-login) or a consumer
+    (BankID session)."""
+    if session.get("_user_id") or session.get("consumer_id"):
+        return True
+    user = g.get("_login_user")
+    return bool(user is not None and user.is_authenticated)
 
 
 def _register_security_headers(app: Flask) -> None:
     """Pages are not framed, scripts and styles come only from us, and a consent link in the
-    address bar is never sent on to another site as a referrer."""
+    address bar is never sent on to another site as a referrer. What a logged-in person sees
+    (pages, PDFs, receipts) is never kept by a browser or a shared cache; in production the
+    browser is told to use https only."""
+    cfg = app.config["PORTAL"]
+    csp = content_security_policy(cfg)
+    hsts = "max-age=31536000; includeSubDomains" if cfg["PRODUCTION"] else None
 
     @app.after_request
     def _headers(response):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; frame-ancestors 'none'",
-        )
-        if response.mimetype == "text/html":
+        response.headers.setdefault("Content-Security-Policy", csp)
+        if hsts:
+            response.headers.setdefault("Strict-Transport-Security", hsts)
+        if _authenticated():
+            response.headers["Cache-Control"] = "no-store, private"
+        elif response.mimetype == "text/html":
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 

@@ -5,6 +5,7 @@ import datetime as dt
 from decimal import Decimal
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
@@ -103,6 +104,9 @@ def load_demo() -> bool:
 @click.command("seed-demo")
 @with_appcontext
 def seed_demo() -> None:
-    """Load demo issuers, users, contacts and invoices (safe to run again)."""
+    """Load demo issuers, users, contacts and invoices (safe to run again; never in production)."""
+    if current_app.config["PORTAL"]["PRODUCTION"]:
+        raise click.ClickException("seed-demo refuses to run with PORTAL_ENV=production: "
+                                   "demo users have a published password")
     created = load_demo()
     click.echo("Demo data loaded." if created else "Demo data already present; nothing changed.")

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -44,8 +46,29 @@ def main() -> int:
     os.chdir(ROOT)
     honcho = ROOT / ".venv" / "bin" / "honcho"
     cmd = [str(honcho), "start", "-f", str(ROOT / "Procfile")]
-    os.execv(cmd[0], cmd)
-    return 0  # not reached
+    stopping = False
+
+    def _stop(signum, _frame):
+        # Ctrl+C reaches honcho (and through it the servers) from the terminal; a signal sent
+        # to this launcher alone is passed on. Either way we wait for them to finish.
+        nonlocal stopping
+        stopping = True
+        if signum != signal.SIGINT and child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+
+    child = subprocess.Popen(cmd)
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    while True:
+        try:
+            code = child.wait()
+            break
+        except InterruptedError:  # pragma: no cover - wait() retries on its own
+            continue
+    if stopping:
+        print("eFaktura B2C stopped.", flush=True)
+        return 0  # stopped on request: not an error for make
+    return code
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ JUNK_QUERY = {
     "fra": "31.02.2026", "til": "i går", "kontakt": "-1", "q": "<script>alert(1)</script>" * 20,
     "antall": "99999999999999999999", "lang": "xx", "next": "//evil.example", "type": "??",
 }
-JUNK_VALUES = {"integer": 987654, "unicode": "ikke-et-token", "path": "x/y", "default": "ikke-gyldig"}
+JUNK_VALUES = {"integer": 987654, "boundedint": 987654, "unicode": "ikke-et-token", "path": "x/y", "default": "ikke-gyldig"}
 SKIP_ENDPOINTS = {"static"}
 
 

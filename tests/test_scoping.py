@@ -1,6 +1,8 @@
 """Every issuer-area URL with an id answers 404 for an id that belongs to another issuer."""
 from __future__ import annotations
 
+from werkzeug.routing import IntegerConverter
+
 from portal.core import db
 from portal.issuers.models import Issuer
 from tests.conftest import csrf_from
@@ -25,7 +27,7 @@ def test_other_issuers_ids_are_404(app, client, post_form):
     for rule in app.url_map.iter_rules():
         if rule.endpoint.split(".")[0] not in BLUEPRINTS:
             continue
-        int_args = [name for name, conv in rule._converters.items() if conv.__class__.__name__ == "IntegerConverter"]
+        int_args = [name for name, conv in rule._converters.items() if isinstance(conv, IntegerConverter)]
         if not int_args:
             continue
         assert set(int_args) <= set(ids), f"{rule.rule}: no foreign id for {int_args}"

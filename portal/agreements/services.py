@@ -3,8 +3,6 @@ the state of an eFaktura agreement."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 from dataclasses import dataclass
 
 from flask import current_app, render_template
@@ -27,6 +25,7 @@ from portal.core.identifiers import (
     mask_national_id,
     validate_national_id,
 )
+from portal.core.identity_key import national_id_hmac
 from portal.core.names import is_adult, same_person
 from portal.core.outbox import OutboxKind, OutboxMessage, cancel_pending, enqueue
 from portal.core.tokens import Purpose, make_token
@@ -69,8 +68,7 @@ ANSWERED_BY_OTHER = "answered_by_other"  # the event recorded when someone else 
 def national_id_hash(national_id: str) -> str:
     """A keyed hash of the national identity number: lets support find a consumer by number
     without the number being stored."""
-    key = ("nnin:" + current_app.config["SECRET_KEY"]).encode()
-    return hmac.new(key, national_id.encode(), hashlib.sha256).hexdigest()
+    return national_id_hmac(national_id)
 
 
 def upsert_consumer(sess: Session, *, sub: str, national_id: str | None, name: str | None,

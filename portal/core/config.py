@@ -18,6 +18,10 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 INSTANCE_PATH = Path(os.environ.get("PORTAL_INSTANCE_PATH", PROJECT_ROOT / "instance"))
 
 
+# Shortest secret key and identity key accepted in production.
+MIN_KEY_BYTES = 32
+
+
 class ConfigError(Exception):
     """A setting is missing or malformed; the message is one line for the operator."""
 
@@ -53,6 +57,8 @@ DEFAULTS: dict[str, tuple[object, object]] = {
     "ENV": ("development", str),  # development | production | testing
     "DATABASE_URL": (None, str),
     "SECRET_KEY": (None, str),
+    # Key of the keyed hash of national identity numbers (the secret key outside production).
+    "IDENTITY_KEY": (None, str),
     "BASE_URL": ("http://127.0.0.1:5000", str),
     # Outgoing e-mail: empty host means the development mailbox keeps the messages.
     "SMTP_HOST": ("", str),
@@ -92,6 +98,14 @@ DEFAULTS: dict[str, tuple[object, object]] = {
     "WORKER_LEASE_SECONDS": (60, int),
     "WORKER_MAX_ATTEMPTS": (6, int),
     "WORKER_BACKOFF_BASE_SECONDS": (10, int),
+    # Web server (gunicorn): processes, threads per process, seconds before a stuck request
+    # is ended, and how many proxies in front of it set X-Forwarded-* (0: none trusted).
+    "WEB_WORKERS": (2, int),
+    "WEB_THREADS": (4, int),
+    "WEB_TIMEOUT": (30, int),
+    "TRUSTED_PROXIES": (0, int),
+    # Log lines as JSON objects (default: in production) or as plain text.
+    "LOG_JSON": (None, _bool),
     # Development conveniences (mailbox page, BankID quick-pick).
     "DEV_TOOLS": (None, _bool),
 }
@@ -135,6 +149,14 @@ def load_config(overrides: dict | None = None) -> dict:
         if production:
             raise ConfigError("PORTAL_SECRET_KEY must be set in production (a long random string)")
         cfg["SECRET_KEY"] = dev_secret("secret_key")
+    if production and len(str(cfg["SECRET_KEY"]).encode()) < MIN_KEY_BYTES:
+        raise ConfigError(f"PORTAL_SECRET_KEY must be at least {MIN_KEY_BYTES} bytes in production")
+    if cfg["IDENTITY_KEY"]:
+        if production and len(str(cfg["IDENTITY_KEY"]).encode()) < MIN_KEY_BYTES:
+            raise ConfigError(f"PORTAL_IDENTITY_KEY must be at least {MIN_KEY_BYTES} bytes in production")
+    elif production:
+        raise ConfigError("PORTAL_IDENTITY_KEY must be set in production (a long random string, "
+                          "not the secret key)")
     if not cfg["BANKID_CLIENT_SECRET"]:
         if production:
             raise ConfigError("PORTAL_BANKID_CLIENT_SECRET must be set in production")
@@ -154,6 +176,15 @@ def load_config(overrides: dict | None = None) -> dict:
         cfg[key] = str(cfg[key]).rstrip("/")
         if not str(cfg[key]).startswith(("http://", "https://")):
             raise ConfigError(f"PORTAL_{key} must be an http(s) URL, not {cfg[key]!r}")
+    if production and not str(cfg["BASE_URL"]).startswith("https://"):
+        raise ConfigError(f"PORTAL_BASE_URL must be an https URL in production, not {cfg['BASE_URL']!r}")
+    for name in ("WEB_WORKERS", "WEB_THREADS", "WEB_TIMEOUT"):
+        if int(cfg[name]) < 1:  # type: ignore[call-overload]
+            raise ConfigError(f"PORTAL_{name} must be a positive number")
+    if int(cfg["TRUSTED_PROXIES"]) < 0:  # type: ignore[call-overload]
+        raise ConfigError("PORTAL_TRUSTED_PROXIES must be 0 or more")
+    if cfg["LOG_JSON"] is None:
+        cfg["LOG_JSON"] = production
     if production and not str(cfg["PASSWORD_HASH_METHOD"]).startswith("scrypt"):
         raise ConfigError("PORTAL_PASSWORD_HASH_METHOD must be scrypt in production")
     cfg["PRODUCTION"] = production
@@ -176,12 +207,16 @@ def normalize_database_url(url: str) -> str:
 
 def flask_settings(cfg: dict) -> dict:
     """Translate our settings into Flask's own keys."""
+    secure = str(cfg["BASE_URL"]).startswith("https://")
     return {
         "SECRET_KEY": cfg["SECRET_KEY"],
         "SESSION_COOKIE_NAME": "portal_session",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": str(cfg["BASE_URL"]).startswith("https://"),
+        "SESSION_COOKIE_SECURE": secure,
+        "REMEMBER_COOKIE_SECURE": secure,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
         "REMEMBER_COOKIE_DURATION": timedelta(days=1),
         "WTF_CSRF_TIME_LIMIT": 8 * 3600,

@@ -1,14 +1,14 @@
 """The development mailbox: every e-mail and SMS the embedded default keeps instead of sending."""
 from __future__ import annotations
 
-import io
 import re
 
-from flask import Blueprint, abort, current_app, render_template, request, send_file
+from flask import Blueprint, Response, abort, current_app, render_template, request
 from markupsafe import Markup, escape
 from sqlalchemy import and_, or_, select
 
 from portal.core import db
+from portal.core.downloads import content_disposition
 from portal.delivery.models import MailboxMessage
 
 bp = Blueprint("dev", __name__)
@@ -81,4 +81,5 @@ def mailbox_attachment(message_id: int):
 
     name = msg.attachment_name or "vedlegg.pdf"
     mimetype = "application/pdf" if name.lower().endswith(".pdf") else "application/octet-stream"
-    return send_file(io.BytesIO(msg.attachment), mimetype=mimetype, as_attachment=True, download_name=name)
+    return Response(msg.attachment, mimetype=mimetype,
+                    headers={"Content-Disposition": content_disposition(name)})

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from portal.areas.nettbank.forms import PayForm
 from portal.bankid.client import consumer_login_required, current_consumer
 from portal.core import db
+from portal.core.downloads import content_disposition
 from portal.delivery.models import NettbankDocument
 from portal.invoices import nettbank
 from portal.invoices.models import Invoice
@@ -43,7 +44,7 @@ def pdf(document_id: int):
     inv = db.session.get(Invoice, doc.invoice_id)
     filename = f"faktura-{inv.number}.pdf"
     return Response(invoice_pdf(inv), mimetype="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="{filename}"'})
+                    headers={"Content-Disposition": content_disposition(filename, inline=True)})
 
 
 @bp.post("/nettbank/<int:document_id>/betal")
