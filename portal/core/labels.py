@@ -147,6 +147,7 @@ SUBJECTS = {
     "outbox": _l("Utsending"),
     "nettbank_document": _l("Nettbankdokument"),
     "contact_import": _l("Import av kontakter"),
+    "consumer": _l("Forbruker"),
 }
 
 CHANNELS = {"nettbank": _l("nettbank"), "email": _l("e-post"), "post": _l("post"),
@@ -162,6 +163,17 @@ def route_label(route: str | None) -> str:
 
 def lookup_reason(reason: str | None) -> str:
     return str(LOOKUP_REASONS.get(reason or "", reason or "–"))
+
+
+def invoice_route(route: str | None) -> str:
+    """How an invoice reached (or did not reach) the nettbank, in words."""
+    if not route:
+        return "–"
+    if route == "agreement":
+        return str(_l("eFaktura-avtale med bedriften"))
+    if route == "general_consent":
+        return str(_l("generelt samtykke i nettbanken"))
+    return str(REASONS.get(route, route))
 
 
 def match_label(match: str | None) -> str:
@@ -195,6 +207,12 @@ def event_summary(ev) -> str:
     """One line: what happened, and the change of state when there was one."""
     text = action_label(ev.action)
     data = ev.data or {}
+    if data.get("issuer_name"):
+        text += f" – {data['issuer_name']}"
+    if data.get("value"):
+        text += f" – {data['value']}"
+    if ev.action in ("lookup", "reachability_check"):
+        return f"{text}: {route_label(data.get('route'))}. {lookup_reason(data.get('reason'))}"
     channel = data.get("channel")
     if channel:
         text += f" – {CHANNELS.get(channel, channel)}"
