@@ -19,7 +19,7 @@ from portal.core.outbox import OutboxKind, OutboxMessage, OutboxStatus
 from portal.delivery.models import MailboxMessage, NettbankDocument, PrintJob
 from portal.invoices import services as invoices
 from portal.invoices.states import Channel, InvoiceState
-from tests.factories import make_contact, make_invoice, make_issuer
+from tests.factories import STAFF, make_contact, make_invoice, make_issuer
 
 BANK = general.Login(acr="urn:bankid:bid;LOA=4", language="nb")
 _subs = itertools.count(1)
@@ -343,3 +343,19 @@ def test_profile_email_must_be_valid(db_session):
     ase = person(consent=False)
     with pytest.raises(general.GeneralConsentError):
         general.add_address(db_session, ase, "email", "ikke-en-adresse", BANK)
+
+
+def test_withdrawal_keeps_an_invoice_the_person_also_approved(db_session):
+    """Someone who also approved the issuer itself keeps getting its eFaktura after withdrawing the yes to all."""
+    issuer = make_issuer()
+    ase = person(mobile="+4791234567")
+    contact = make_contact(issuer, mobile="+4791234567")
+    inv = make_invoice(issuer, contact)
+    assert inv.route == "general_consent"
+    agreements.request_consent(db_session, contact, STAFF)
+    agreements.approve(db_session, agreements.agreement_for(db_session, contact), ase, channel="sms",
+                       acr=BANK.acr, shown_text="Ja.", language="nb")
+    general.set_general_consent(db_session, ase, False, BANK)
+    assert inv.channel is Channel.NETTBANK
+    run_worker()
+    assert db_session.scalar(select(NettbankDocument.consumer_id).where(NettbankDocument.invoice_id == inv.id)) == ase.id

@@ -64,13 +64,15 @@ def deliver_to_nettbank(sess: Session, row: OutboxMessage) -> None:
     if inv.route == reachability.Route.GENERAL_CONSENT.value:
         # Ask again at the door: a consent withdrawn (or a block) since routing stops it here.
         found = reachability.lookup(sess, inv.contact)
-        if found.route is not reachability.Route.GENERAL_CONSENT or found.consumer_id != consumer_id:
+        if not found.reachable or found.consumer_id != consumer_id:
             invoices.reroute(sess, inv, events.SYSTEM,
                              reason="issuer_blocked" if found.reason == "blocked" else "general_consent_withdrawn")
             return
-    if consumer_id is None:
+    else:
+        # Through the agreement: its verified consumer now, and the one it was routed to, if known.
         agreement = agreements.agreement_for(sess, inv.contact)
-        consumer_id = agreement.consumer_id if agreement is not None else None
+        bound = agreement.consumer_id if agreement is not None else None
+        consumer_id = bound if consumer_id in (None, bound) else None
     if consumer_id is None:
         raise PermanentError(N_("eFaktura-avtalen har ingen BankID-verifisert mottaker; "
                                 "fakturaen kan ikke leveres i nettbanken."))
@@ -122,7 +124,7 @@ def _on_general_consent_changed(consumer, *, sess: Session, actor: Actor, **_ext
       the nettbank, and those from an issuer they blocked go by e-mail or post now."""
     for inv in invoices.in_flight_by_general_consent(sess, consumer.id):
         found = reachability.lookup(sess, inv.contact)
-        if found.route is not reachability.Route.GENERAL_CONSENT or found.consumer_id != consumer.id:
+        if not found.reachable or found.consumer_id != consumer.id:
             invoices.reroute(sess, inv, actor,
                              reason="issuer_blocked" if found.reason == "blocked" else "general_consent_withdrawn")
     for contact in reachability.contacts_of(sess, consumer.id):
