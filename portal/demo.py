@@ -9,12 +9,14 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from portal.agreements import general
 from portal.agreements import services as agreements
+from portal.agreements.models import Consumer
 from portal.contacts.models import Contact, ContactKind
 from portal.core import db, events
 from portal.core.auth import hash_password
 from portal.core.db import utcnow
-from portal.core.identifiers import kid_mod10
+from portal.core.identifiers import kid_mod10, mask_national_id
 from portal.invoices import services as invoices
 from portal.issuers.models import Issuer, IssuerAgreement, IssuerUser
 from portal.issuers.states import IssuerAgreementState
@@ -92,13 +94,37 @@ def load_demo() -> bool:
         invoices.issue_invoice(sess, inv, seed)
         return inv
 
+    # eFaktura 2.0 in the bank. Jonas Berg said yes to all issuers: found by name and mobile, his
+    # first invoice goes to his nettbank with no SMS. Ola Nordmann blocked Fjordlys Energi: his
+    # invoice goes by e-mail at once and he is not asked. Kari Nordmann has neither: she is asked.
+    jonas_c = contact(active, "10004", "Jonas Berg", mobile="+4794567890", email="jonas@example.no")
+    bank = general.Login(acr="demo data", language="nb")
+    jonas = _demo_consumer(sess, "Jonas Berg", "09099945769", dt.date(1999, 9, 9))
+    general.add_address(sess, jonas, "mobile", "+4794567890", bank)
+    general.set_general_consent(sess, jonas, True, bank)
+    ola_p = _demo_consumer(sess, "Ola Nordmann", "03115237771", dt.date(1952, 11, 3))
+    general.add_address(sess, ola_p, "mobile", "+4741234567", bank)
+    general.set_general_consent(sess, ola_p, True, bank)
+    general.block(sess, ola_p, active, bank)
+
     invoice(active, kari, "2026-0001", 89900, "Strøm oktober")  # held: Kari is asked to consent
     invoice(active, ase, "2026-0002", 45000, "Strøm oktober")  # held: Åse has no e-mail (post fallback)
     invoice(active, firma, "2026-0003", 1250000, "Byggstrøm oktober")  # company: e-mail
     invoice(pending, per, "501-1", 320000, "Kjøkkenbenk")  # issuer not active: e-mail
-    del ola  # registered, not yet invoiced
+    invoice(active, jonas_c, "2026-0004", 61200, "Strøm oktober")  # general consent: nettbank, no SMS
+    invoice(active, ola, "2026-0005", 73400, "Strøm oktober")  # blocked: e-mail at once, no SMS
     sess.commit()
     return True
+
+
+def _demo_consumer(sess, name: str, national_id: str, born: dt.date) -> Consumer:
+    """A BankID test person as a consumer the bank already knows; their first log-in finds this
+    row by the keyed hash of the number."""
+    consumer = Consumer(sub=f"demo:{name.split()[0].lower()}", nnin_hash=agreements.national_id_hash(national_id),
+                        nnin_masked=mask_national_id(national_id), name=name, birth_date=born)
+    sess.add(consumer)
+    sess.flush()
+    return consumer
 
 
 @click.command("seed-demo")

@@ -1,4 +1,10 @@
 """Imports every model so that the metadata is complete (Alembic, tests)."""
+from portal.agreements.general_models import (
+    ConsumerAddress,
+    GeneralConsent,
+    GeneralConsentReceipt,
+    IssuerBlock,
+)
 from portal.agreements.models import ConsentReceipt, ConsentRequest, Consumer, EFakturaAgreement
 from portal.contacts.models import Contact
 from portal.core.auth.throttle import LoginFailure
@@ -12,7 +18,8 @@ from portal.issuers.models import Issuer, IssuerAgreement, IssuerUser
 from portal.support.models import SupportAudit, SupportUser
 
 __all__ = [
-    "Base", "ConsentReceipt", "ConsentRequest", "Consumer", "Contact", "EFakturaAgreement",
+    "Base", "ConsentReceipt", "ConsentRequest", "Consumer", "ConsumerAddress", "Contact", "EFakturaAgreement",
+    "GeneralConsent", "GeneralConsentReceipt", "IssuerBlock",
     "Event", "Invoice", "InvoiceLine", "Issuer", "LoginFailure", "IssuerAgreement", "IssuerUser",
     "MailboxMessage", "NettbankDocument", "OutboxMessage", "PrintJob", "SupportAudit",
     "SupportUser", "UsedToken",

@@ -42,6 +42,7 @@ EXPECTED = {
         ("sending", "deliver"): "delivered",
         ("sending", "fail"): "failed",
         ("failed", "retry"): "sending",
+        ("sending", "reroute"): "sending",
     },
 }
 MACHINES = [IA.MACHINE, A.MACHINE, INV.MACHINE]

@@ -127,6 +127,10 @@ def init_app(app: Flask) -> None:
     app.add_template_global(labels.action_label, "action_label")
     app.add_template_global(labels.subject_label, "event_subject")
     app.add_template_global(labels.channel_label, "channel_word")
+    app.add_template_global(labels.route_label, "route_label")
+    app.add_template_global(labels.lookup_reason, "lookup_reason")
+    app.add_template_global(labels.match_label, "match_label")
+    app.add_template_global(labels.invoice_route, "invoice_route")
 
     @app.context_processor
     def _globals():

@@ -9,9 +9,9 @@ from flask import render_template
 from flask_babel import force_locale
 from sqlalchemy.orm import Session
 
+from portal.agreements import reachability, signals
 from portal.agreements import services as agreements
-from portal.agreements import signals
-from portal.core import outbox
+from portal.core import events, outbox
 from portal.core.events import Actor
 from portal.core.labels import N_
 from portal.core.outbox import OutboxKind, OutboxMessage
@@ -60,8 +60,19 @@ def deliver_to_nettbank(sess: Session, row: OutboxMessage) -> None:
     inv = invoice_for(sess, row, Channel.NETTBANK)
     if inv is None:
         return
-    agreement = agreements.agreement_for(sess, inv.contact)
-    consumer_id = agreement.consumer_id if agreement is not None else None
+    consumer_id = inv.consumer_id
+    if inv.route == reachability.Route.GENERAL_CONSENT.value:
+        # Ask again at the door: a consent withdrawn (or a block) since routing stops it here.
+        found = reachability.lookup(sess, inv.contact)
+        if not found.reachable or found.consumer_id != consumer_id:
+            invoices.reroute(sess, inv, events.SYSTEM,
+                             reason="issuer_blocked" if found.reason == "blocked" else "general_consent_withdrawn")
+            return
+    else:
+        # Through the agreement: its verified consumer now, and the one it was routed to, if known.
+        agreement = agreements.agreement_for(sess, inv.contact)
+        bound = agreement.consumer_id if agreement is not None else None
+        consumer_id = bound if consumer_id in (None, bound) else None
     if consumer_id is None:
         raise PermanentError(N_("eFaktura-avtalen har ingen BankID-verifisert mottaker; "
                                 "fakturaen kan ikke leveres i nettbanken."))
@@ -105,6 +116,34 @@ _on_approved = _release_held("consent_approved")
 _on_declined = _release_held("consent_declined")
 
 
+def _on_general_consent_changed(consumer, *, sess: Session, actor: Actor, **_extra) -> None:
+    """The consumer changed their general consent, a block or their profile, in the bank:
+
+    - eFaktura on their way by general consent that can no longer reach them go by e-mail or post;
+    - invoices held for a per-issuer answer from someone now reachable by general consent go to
+      the nettbank, and those from an issuer they blocked go by e-mail or post now."""
+    for inv in invoices.in_flight_by_general_consent(sess, consumer.id):
+        found = reachability.lookup(sess, inv.contact)
+        if not found.reachable or found.consumer_id != consumer.id:
+            invoices.reroute(sess, inv, actor,
+                             reason="issuer_blocked" if found.reason == "blocked" else "general_consent_withdrawn")
+    for contact in reachability.contacts_of(sess, consumer.id):
+        held = invoices.held_for_contact(sess, contact.id)
+        if not held:
+            continue
+        found = reachability.lookup(sess, contact)
+        if found.consumer_id != consumer.id:
+            continue
+        if found.route is reachability.Route.GENERAL_CONSENT:
+            reason = "general_consent_given"
+        elif found.reason == "blocked":
+            reason = "issuer_blocked"
+        else:
+            continue
+        for inv in held:
+            invoices.release_held(sess, inv, actor, reason=reason)
+
+
 def register_handlers() -> None:
     outbox.register(OutboxKind.INVOICE_EMAIL, send_invoice_email, on_dead=_failed(Channel.EMAIL))
     outbox.register(OutboxKind.NETTBANK, deliver_to_nettbank, on_dead=_failed(Channel.NETTBANK))
@@ -112,3 +151,4 @@ def register_handlers() -> None:
     outbox.register(OutboxKind.CONSENT_DEADLINE, consent_deadline)
     signals.agreement_approved.connect(_on_approved)
     signals.agreement_declined.connect(_on_declined)
+    signals.general_consent_changed.connect(_on_general_consent_changed)

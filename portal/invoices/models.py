@@ -34,6 +34,11 @@ class Invoice(Base):
     held_until: Mapped[dt.datetime | None]
     delivered_at: Mapped[dt.datetime | None]
     created_by: Mapped[str] = mapped_column(String(200), default="")
+    # How routing reached the recipient: agreement | general_consent | consent_request |
+    # not_receiving | declined | not_eligible (eFaktura 2.0 beside the per-issuer consent).
+    route: Mapped[str | None] = mapped_column(String(30))
+    # The BankID-verified consumer an eFaktura goes to, chosen when it was routed to nettbank.
+    consumer_id: Mapped[int | None] = mapped_column(ForeignKey("consumers.id"), index=True)
     version: Mapped[int] = mapped_column(default=1)
 
     issuer: Mapped[Issuer] = relationship()

@@ -1,7 +1,7 @@
 """The simulated nettbank's read side and the consumer's payment of an eFaktura."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal.agreements.models import Consumer
@@ -10,6 +10,7 @@ from portal.core.db import utcnow
 from portal.core.events import Actor
 from portal.delivery.models import NettbankDocument
 from portal.invoices.models import Invoice
+from portal.issuers.models import Issuer
 
 PAGE_SIZE = 20
 
@@ -43,3 +44,14 @@ def mark_paid(sess: Session, consumer: Consumer, document_id: int) -> NettbankDo
                   data={"nettbank_document_id": doc.id})
     sess.flush()
     return doc
+
+
+def issuers_sent_to(sess: Session, consumer: Consumer) -> list[tuple[Issuer, int, object]]:
+    """Issuers that have delivered eFaktura to this consumer: (issuer, how many, the latest), by name."""
+    rows = sess.execute(
+        select(Issuer, func.count(NettbankDocument.id), func.max(NettbankDocument.delivered_at))
+        .join(Invoice, Invoice.issuer_id == Issuer.id)
+        .join(NettbankDocument, NettbankDocument.invoice_id == Invoice.id)
+        .where(NettbankDocument.consumer_id == consumer.id)
+        .group_by(Issuer.id).order_by(Issuer.name, Issuer.id)).all()
+    return [(issuer, n, latest) for issuer, n, latest in rows]

@@ -10,7 +10,9 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal.agreements import reachability
 from portal.agreements import services as agreements
+from portal.agreements.reachability import Reachability, Route
 from portal.agreements.states import AgreementState
 from portal.contacts.models import Contact
 from portal.contacts.rules import can_receive_efaktura
@@ -97,11 +99,15 @@ def _enqueue_delivery(sess: Session, inv: Invoice, channel: Channel) -> None:
 
 
 def issue_invoice(sess: Session, inv: Invoice, actor: Actor) -> Invoice:
-    """Route a draft invoice (SPEC flow D):
+    """Route a draft invoice (SPEC flows D and J). The recipient look-up comes first:
 
     1. active eFaktura agreement -> nettbank now;
-    2. no answer yet -> held, the consumer is asked once (SMS + e-mail), deadline set;
-    3. declined / stopped / cannot receive eFaktura -> e-mail with PDF, or post.
+    2. general consent in the bank (found by verified identity, or by name with mobile or
+       e-mail) -> nettbank now, to that consumer, with no SMS or e-mail request;
+    3. the person has blocked the issuer -> e-mail with PDF, or post, at once; no request;
+    4. no answer yet (also when two people match: we never guess) -> held, the consumer is
+       asked once (SMS + e-mail), deadline set;
+    5. declined / stopped / cannot receive eFaktura -> e-mail with PDF, or post.
     """
     contact = inv.contact
     issuer = inv.issuer
@@ -109,27 +115,51 @@ def issue_invoice(sess: Session, inv: Invoice, actor: Actor) -> Invoice:
     agreement = agreements.agreement_for(sess, contact)
     state = agreement.state if agreement else None
     eligible = can_receive_efaktura(contact, issuer)
+    found = reachability.lookup(sess, contact)
+    reachability.record_lookup(sess, contact, found, actor, trigger="invoice", contact_event=False)
 
-    if eligible and state is AgreementState.ACTIVE and agreement.consumer_id is not None:
-        _move(sess, inv, InvoiceAction.ISSUE, actor, channel=Channel.NETTBANK, data={"route": "agreement"})
+    if (found.route is Route.AGREEMENT and eligible) or found.route is Route.GENERAL_CONSENT:
+        _to_nettbank(sess, inv, found)
+        _move(sess, inv, InvoiceAction.ISSUE, actor, channel=Channel.NETTBANK, data=_route_data(found))
         _enqueue_delivery(sess, inv, Channel.NETTBANK)
+    elif found.reason == "blocked":
+        channel = fallback_channel(contact)
+        inv.route = "not_receiving"
+        _move(sess, inv, InvoiceAction.ISSUE, actor, channel=channel, data={"route": inv.route})
+        _enqueue_delivery(sess, inv, channel)
     elif eligible and (state is AgreementState.REQUESTED or agreements.can_request(agreement)):
         if state is not AgreementState.REQUESTED:
             agreements.request_consent(sess, contact, actor, trigger="invoice")
-        _hold(sess, inv, actor)
+        inv.route = "consent_request"
+        _hold(sess, inv, actor, lookup=found.reason)
     else:
         channel = fallback_channel(contact)
         reason = "declined" if state in (AgreementState.DECLINED, AgreementState.STOPPED) else "not_eligible"
+        inv.route = reason
         _move(sess, inv, InvoiceAction.ISSUE, actor, channel=channel, data={"route": reason})
         _enqueue_delivery(sess, inv, channel)
     sess.flush()
     return inv
 
 
-def _hold(sess: Session, inv: Invoice, actor: Actor) -> None:
+def _to_nettbank(sess: Session, inv: Invoice, found: Reachability) -> None:
+    """Bind the eFaktura to the person the look-up found: it reaches only them."""
+    inv.route = found.route.value
+    inv.consumer_id = found.consumer_id
+
+
+def _route_data(found: Reachability) -> dict:
+    data = {"route": found.route.value}
+    if found.route is Route.GENERAL_CONSENT:
+        data["match"] = found.reason
+    return data
+
+
+def _hold(sess: Session, inv: Invoice, actor: Actor, *, lookup: str) -> None:
     seconds = int(current_app.config["PORTAL"]["CONSENT_DEADLINE_SECONDS"])
     inv.held_until = utcnow() + dt.timedelta(seconds=seconds)
-    _move(sess, inv, InvoiceAction.HOLD, actor, data={"held_until": inv.held_until.isoformat()})
+    _move(sess, inv, InvoiceAction.HOLD, actor, data={"held_until": inv.held_until.isoformat(),
+                                                      "route": "consent_request", "lookup": lookup})
     enqueue(sess, OutboxKind.CONSENT_DEADLINE, f"invoice:{inv.id}:deadline", {"invoice_id": inv.id},
             issuer_id=inv.issuer_id, contact_id=inv.contact_id, invoice_id=inv.id,
             available_at=inv.held_until)
@@ -142,16 +172,52 @@ def held_for_contact(sess: Session, contact_id: int) -> list[Invoice]:
 
 
 def release_held(sess: Session, inv: Invoice, actor: Actor, *, reason: str) -> Channel:
-    """Leave the hold: to nettbank when the agreement is active, else e-mail or post.
+    """Leave the hold: to nettbank when the agreement is active or the person is reachable by
+    general consent, else e-mail or post.
 
     Raises InvalidTransition when the invoice is no longer held (the other side of a race won)."""
     agreement = agreements.agreement_for(sess, inv.contact)
-    if agreement is not None and agreement.state is AgreementState.ACTIVE and agreement.consumer_id:
+    found = reachability.lookup(sess, inv.contact)
+    data = {"reason": reason}
+    if found.reason == "blocked":
+        channel = fallback_channel(inv.contact)
+        inv.route = "not_receiving"
+    elif agreement is not None and agreement.state is AgreementState.ACTIVE and agreement.consumer_id:
         channel = Channel.NETTBANK
+        inv.route, inv.consumer_id = Route.AGREEMENT.value, agreement.consumer_id
+    elif found.route is Route.GENERAL_CONSENT:
+        channel = Channel.NETTBANK
+        _to_nettbank(sess, inv, found)
     else:
         channel = fallback_channel(inv.contact)
-    _move(sess, inv, InvoiceAction.RELEASE, actor, channel=channel, data={"reason": reason})
+        inv.route = "declined" if found.reason == "declined" else "not_eligible" if found.reason == "not_eligible" \
+            else "no_consent"
+    data["route"] = inv.route
+    if channel is Channel.NETTBANK and found.route is Route.GENERAL_CONSENT and inv.route == found.route.value:
+        data["match"] = found.reason
+    _move(sess, inv, InvoiceAction.RELEASE, actor, channel=channel, data=data)
     cancel_pending(sess, OutboxKind.CONSENT_DEADLINE, invoice_id=inv.id)
+    _enqueue_delivery(sess, inv, channel)
+    sess.flush()
+    return channel
+
+
+def in_flight_by_general_consent(sess: Session, consumer_id: int) -> list[Invoice]:
+    """eFaktura on their way to this consumer's nettbank on the strength of a general consent."""
+    return list(sess.scalars(select(Invoice).where(
+        Invoice.consumer_id == consumer_id, Invoice.route == Route.GENERAL_CONSENT.value,
+        Invoice.state == InvoiceState.SENDING, Invoice.channel == Channel.NETTBANK).order_by(Invoice.id)))
+
+
+def reroute(sess: Session, inv: Invoice, actor: Actor, *, reason: str) -> Channel:
+    """An eFaktura on its way can no longer go to the nettbank (the general consent was withdrawn
+    or the issuer blocked): it goes by e-mail or post instead, never to the nettbank as well."""
+    channel = fallback_channel(inv.contact)
+    cancel_pending(sess, OutboxKind.NETTBANK, invoice_id=inv.id)
+    inv.route = "not_receiving" if reason == "issuer_blocked" else "no_consent"
+    inv.consumer_id = None
+    _move(sess, inv, InvoiceAction.REROUTE, actor, channel=channel, data={"reason": reason, "route": inv.route})
+    sess.flush()  # bumps the version, so the new outbox row gets its own key
     _enqueue_delivery(sess, inv, channel)
     sess.flush()
     return channel

@@ -21,6 +21,7 @@ class InvoiceAction(enum.Enum):
     DELIVER = "deliver"
     FAIL = "fail"
     RETRY = "retry"
+    REROUTE = "reroute"  # the recipient can no longer be reached on the chosen channel: another one
 
 
 class Channel(enum.Enum):
@@ -41,6 +42,7 @@ MACHINE = Machine(
         (S.SENDING, A.DELIVER): S.DELIVERED,
         (S.SENDING, A.FAIL): S.FAILED,
         (S.FAILED, A.RETRY): S.SENDING,
+        (S.SENDING, A.REROUTE): S.SENDING,
     },
 )
 next_state = MACHINE.next_state

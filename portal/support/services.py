@@ -12,7 +12,14 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from portal.agreements import general, reachability
 from portal.agreements import services as agreements
+from portal.agreements.general_models import (
+    ConsumerAddress,
+    GeneralConsent,
+    GeneralConsentReceipt,
+    IssuerBlock,
+)
 from portal.agreements.models import ConsentReceipt, ConsentRequest, Consumer, EFakturaAgreement
 from portal.agreements.states import AgreementState
 from portal.contacts.models import Contact
@@ -264,6 +271,11 @@ def resend_refusals(sess: Session, contact: Contact) -> list:
                           "med mindre forbrukeren selv ombestemmer seg i portalen."))
     elif state is AgreementState.ACTIVE:
         reasons.append(_l("Avtalen er allerede aktiv; det trengs ikke noe nytt samtykke."))
+    found = reachability.lookup(sess, contact)
+    if found.reason == "blocked" and state is not AgreementState.ACTIVE:
+        reasons.append(_l("Personen har sperret eFaktura fra denne bedriften i nettbanken, og skal ikke spørres."))
+    elif found.route is reachability.Route.GENERAL_CONSENT:
+        reasons.append(_l("Personen har sagt ja til eFaktura fra alle i nettbanken; det trengs ikke noe samtykke."))
     now = utcnow()
     last = sess.scalar(select(func.max(ConsentRequest.created_at)).where(ConsentRequest.contact_id == contact.id))
     if last is not None:
@@ -362,6 +374,7 @@ class ContactStatus:
     refusals: list
     timeline: list[Event]
     revealed: bool = False
+    reach: reachability.Reachability | None = None
 
     @property
     def eligible(self) -> bool:
@@ -402,7 +415,8 @@ def contact_status(sess: Session, user: SupportUser, contact_id: int, *, reveal:
     return ContactStatus(contact=contact, issuer=issuer, blockers=blockers, agreement=agreement,
                          rounds=[ConsentRound(r, msgs.get(r.id, [])) for r in requests], receipts=receipts,
                          invoices=invs, refusals=resend_refusals(sess, contact),
-                         timeline=timeline(sess, contact_id=contact.id), revealed=reveal)
+                         timeline=timeline(sess, contact_id=contact.id), revealed=reveal,
+                         reach=reachability.lookup(sess, contact))
 
 
 @dataclass
@@ -454,6 +468,11 @@ class ConsumerStatus:
     contacts: list[Contact]
     agreements: list[EFakturaAgreement]
     receipts: list[ConsentReceipt]
+    general_consent: GeneralConsent | None = None
+    blocks: list[IssuerBlock] = field(default_factory=list)
+    addresses: list[ConsumerAddress] = field(default_factory=list)
+    general_receipts: list[GeneralConsentReceipt] = field(default_factory=list)
+    timeline: list[Event] = field(default_factory=list)
 
 
 def consumer_status(sess: Session, user: SupportUser, consumer_id: int) -> ConsumerStatus | None:
@@ -466,7 +485,14 @@ def consumer_status(sess: Session, user: SupportUser, consumer_id: int) -> Consu
     receipts = list(sess.scalars(select(ConsentReceipt).where(ConsentReceipt.consumer_id == consumer.id)
                                  .order_by(ConsentReceipt.decided_at.desc(), ConsentReceipt.id.desc())))
     record(sess, user, "view", target_type="consumer", target_id=consumer.id)
-    return ConsumerStatus(consumer=consumer, contacts=contacts, agreements=agrs, receipts=receipts)
+    line = list(sess.scalars(select(Event).where(Event.subject_type == "consumer", Event.subject_id == consumer.id)
+                             .order_by(Event.created_at.desc(), Event.id.desc()).limit(TIMELINE_LIMIT)))
+    line.reverse()
+    return ConsumerStatus(consumer=consumer, contacts=contacts, agreements=agrs, receipts=receipts,
+                          general_consent=general.consent_of(sess, consumer.id),
+                          blocks=general.blocks_of(sess, consumer.id),
+                          addresses=general.addresses_of(sess, consumer.id),
+                          general_receipts=general.receipts_of(sess, consumer.id), timeline=line)
 
 
 # --- the audit log -----------------------------------------------------------------------

@@ -50,3 +50,7 @@ class CsvUploadForm(FlaskForm):
 
 class CsvImportForm(FlaskForm):
     payload = HiddenField()
+
+
+class CheckForm(FlaskForm):
+    """"Check now": run the recipient look-up for one contact again (a button)."""

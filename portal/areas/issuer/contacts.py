@@ -19,15 +19,17 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 
 from portal.agreements import queries as agreement_queries
+from portal.agreements import reachability
 from portal.agreements import services as agreements
 from portal.agreements.consent import receipts_for_agreement
 from portal.agreements.states import AgreementState
-from portal.areas.issuer.contact_forms import ContactForm, CsvImportForm, CsvUploadForm
+from portal.areas.issuer.contact_forms import CheckForm, ContactForm, CsvImportForm, CsvUploadForm
 from portal.contacts import services
 from portal.contacts.models import Contact
 from portal.contacts.rules import efaktura_blockers
 from portal.core import db
 from portal.core.auth import issuer_login_required
+from portal.core.labels import lookup_reason, route_label
 from portal.invoices.models import Invoice
 from portal.issuers.services import scoped_get, staff_actor
 
@@ -109,7 +111,23 @@ def show(contact_id: int):
     receipts = receipts_for_agreement(db.session, agreement.id) if agreement else []
     others = agreements.answered_by_others(db.session, agreement)
     return render_template("contacts/show.html", contact=contact, agreement=agreement, blockers=blockers,
-                           invoices=invoices, receipts=receipts, answered_by_others=others)
+                           invoices=invoices, receipts=receipts, answered_by_others=others,
+                           reach=reachability.lookup(db.session, contact), check_form=CheckForm())
+
+
+@bp.post("/utsteder/kontakter/<int:contact_id>/sjekk")
+@issuer_login_required
+def check(contact_id: int):
+    """"Check now": run the recipient look-up again and record it."""
+    contact = _contact_or_404(contact_id)
+    if not CheckForm().validate_on_submit():
+        abort(400)
+    found = reachability.check_now(db.session, contact, staff_actor(current_user))
+    flash(_("Sjekket nå: %(route)s. %(reason)s", route=route_label(found.route.value),
+            reason=lookup_reason(found.issuer_reason)), "info")
+    if request.form.get("tilbake") == "register":
+        return redirect(url_for("contacts.consumers"))
+    return redirect(url_for("contacts.show", contact_id=contact.id))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -200,6 +218,6 @@ def consumers():
             reasons.append(_("Kunden har takket nei til eFaktura fra bedriften og blir ikke spurt igjen."))
         if agreement is not None and agreement.state is AgreementState.STOPPED:
             reasons.append(_("Kunden har stoppet eFaktura-avtalen og blir ikke spurt igjen."))
-        entries.append((contact, agreement, reasons))
+        entries.append((contact, agreement, reasons, reachability.lookup(db.session, contact)))
     return render_template("contacts/consumers.html", entries=entries, state=state, states=REGISTER_STATES,
-                           notice=notice, next_cursor=next_cursor, issuer=issuer)
+                           notice=notice, next_cursor=next_cursor, issuer=issuer, check_form=CheckForm())
