@@ -12,3 +12,4 @@ _signals = Namespace()
 
 agreement_approved = _signals.signal("agreement-approved")
 agreement_declined = _signals.signal("agreement-declined")
+agreement_stopped = _signals.signal("agreement-stopped")

@@ -88,6 +88,9 @@ DEFAULTS: dict[str, tuple[object, object]] = {
     "WORKER_BACKOFF_BASE_SECONDS": (10, int),
     # Development conveniences (mailbox page, BankID quick-pick).
     "DEV_TOOLS": (None, _bool),
+    "API_RATE_LIMIT": (120, int),  # API requests per credential per minute (per process)
+    "WEBHOOK_TIMEOUT_SECONDS": (5.0, float),
+    "WEBHOOK_ALLOW_PRIVATE": (None, _bool),  # loopback/private webhook hosts; default: not in production
 }
 
 

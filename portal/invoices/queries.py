@@ -7,11 +7,14 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
+from portal.agreements import services as agreements
 from portal.agreements.models import EFakturaAgreement
 from portal.agreements.states import AgreementState
 from portal.contacts.models import Contact
+from portal.contacts.rules import efaktura_blockers
 from portal.core import pagination
 from portal.invoices.models import Invoice
+from portal.invoices.services import fallback_channel
 from portal.invoices.states import Channel, InvoiceState
 
 
@@ -58,3 +61,29 @@ def sent_documents(sess: Session, issuer_id: int, filters: SentFilter, *, cursor
         stmt = stmt.where(Invoice.number == filters.number)
     return pagination.newest_first(sess, stmt.options(joinedload(Invoice.contact)), Invoice,
                                    cursor=cursor, size=size)
+
+
+@dataclass
+class Reachability:
+    """Where an invoice issued now would go, and why (the rules of ``issue_invoice``)."""
+
+    agreement_state: AgreementState | None
+    route: str  # nettbank, held_for_consent, email, post
+    channel: Channel | None
+    reason: str  # agreement, consent_request, consent_pending, declined, not_eligible
+    blockers: list
+
+
+def reachability(sess: Session, contact: Contact) -> Reachability:
+    agreement = agreements.agreement_for(sess, contact)
+    state = agreement.state if agreement else None
+    blockers = efaktura_blockers(contact, contact.issuer)
+    if not blockers and state is AgreementState.ACTIVE and agreement.consumer_id is not None:
+        return Reachability(state, "nettbank", Channel.NETTBANK, "agreement", blockers)
+    if not blockers and state is AgreementState.REQUESTED:
+        return Reachability(state, "held_for_consent", None, "consent_pending", blockers)
+    if not blockers and agreements.can_request(agreement):
+        return Reachability(state, "held_for_consent", None, "consent_request", blockers)
+    channel = fallback_channel(contact)
+    reason = "declined" if state in (AgreementState.DECLINED, AgreementState.STOPPED) else "not_eligible"
+    return Reachability(state, channel.value, channel, reason, blockers)

@@ -19,6 +19,7 @@ from portal.core.db import utcnow
 from portal.core.events import Actor
 from portal.core.identifiers import kid_mod10
 from portal.core.outbox import OutboxKind, cancel_pending, enqueue
+from portal.invoices import signals
 from portal.invoices.models import Invoice, InvoiceLine
 from portal.invoices.pdf import InvoiceLinePrint, InvoicePrint, PartyInfo, render_invoice_pdf
 from portal.invoices.states import Channel, InvoiceAction, InvoiceState, next_state
@@ -171,12 +172,14 @@ def mark_delivered(sess: Session, inv: Invoice, *, detail: dict | None = None) -
     inv.delivered_at = utcnow()
     inv.failure_reason = None
     sess.flush()
+    signals.invoice_delivered.send(inv, sess=sess)
 
 
 def mark_failed(sess: Session, inv: Invoice, reason: str) -> None:
     _move(sess, inv, InvoiceAction.FAIL, events.SYSTEM, data={"reason": reason})
     inv.failure_reason = reason[:500]
     sess.flush()
+    signals.invoice_failed.send(inv, sess=sess, reason=reason)
 
 
 def retry(sess: Session, inv: Invoice, actor: Actor) -> None:
