@@ -34,7 +34,7 @@ from portal.core.events import Actor, Event
 from portal.core.formatting import OSLO
 from portal.core.identifiers import InvalidIdentifier, validate_account_number, validate_kid
 from portal.core.states import InvalidTransition
-from portal.integrations import credentials, idempotency, ratelimit
+from portal.integrations import credentials, ehf, idempotency, ratelimit
 from portal.integrations.models import ApiCredential
 from portal.invoices import queries, services
 from portal.invoices.models import Invoice
@@ -377,6 +377,30 @@ def create_invoice():
     """Create a draft invoice with lines (send it with POST /invoices/{id}/send)."""
     body = _parse(schemas.InvoiceIn, _json_body())
     inv = create_invoice_from(body)
+    return _json(_invoice_out(inv, history=True), 201, url_for("api.get_invoice", invoice_id=inv.id))
+
+
+@bp.post("/invoices/ehf")
+@requires("write")
+@spec.validate(resp=Resp(HTTP_201=schemas.Invoice, HTTP_413=schemas.Problem, HTTP_415=schemas.Problem, **PROBLEMS),
+               tags=["invoices"])
+def create_invoice_from_ehf():
+    """Create a draft invoice from an EHF Billing 3.0 / Peppol BIS Billing 3.0 document.
+
+    Send the UBL 2.1 XML as the body with `Content-Type: application/xml`. The seller must be the
+    issuer of the key; the buyer is found by customer number (PartyIdentification/ID) or name, or
+    created. Every problem is reported in `errors` with the element's path in `field`."""
+    if request.mimetype not in ("application/xml", "text/xml"):
+        raise ApiProblem(415, "content-type", _("Send EHF-dokumentet som XML med «Content-Type: application/xml»."))
+    data = request.get_data(cache=True)
+    if len(data) > ehf.MAX_BYTES:
+        raise ApiProblem(413, "too-large")
+    try:
+        inv = ehf.import_invoice(db.session, _issuer(), data, _actor(g.api_credential))
+    except ehf.EhfError as exc:
+        db.session.rollback()
+        raise validation_problem([{"field": p.path, "pointer": p.path, "detail": p.message} for p in exc.problems],
+                                 _("EHF-dokumentet kan ikke tas imot. Ingenting ble lagret.")) from None
     return _json(_invoice_out(inv, history=True), 201, url_for("api.get_invoice", invoice_id=inv.id))
 
 
