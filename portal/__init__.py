@@ -134,9 +134,8 @@ def _register_security_headers(app: Flask) -> None:
 def _register_error_pages(app: Flask) -> None:
     def render_error(status: int):
         if request.path.startswith(API_PREFIX):
-            from portal.areas.api.views import (
-                problem_for_status,  # the API area is loaded with the blueprints
-            )
+            # late: the API area is imported with the blueprints, after this module
+            from portal.areas.api.views import problem_for_status
 
             return problem_for_status(status)
         return render_template("errors/error.html", status=status), status

@@ -5,7 +5,9 @@ query is scoped to it (another issuer's id is a 404). The views call the same se
 issuer's pages; the after-request hook of the app commits responses below 400."""
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import functools
 import json
 from decimal import Decimal, InvalidOperation
 
@@ -447,16 +449,55 @@ def list_invoices():
 
 # --- the description of the API ------------------------------------------------------------
 
+@functools.cache
+def openapi_document() -> dict:
+    """spectree's document from the views and models above, plus what it cannot know: errors
+    are ``application/problem+json``, every POST takes an Idempotency-Key, the EHF body is XML,
+    and any operation may answer 401 or 429."""
+    doc = copy.deepcopy(spec.spec)
+    problem_ref = {"$ref": "#/components/schemas/" + _problem_schema_name(doc)}
+    for path, item in doc.get("paths", {}).items():
+        for method, op in item.items():
+            responses = op.setdefault("responses", {})
+            extra = ["401", "403", "429"] + (["400", "413", "415", "422"] if method in ("post", "put") else [])
+            if "{" in path:
+                extra.append("404")
+            if method == "get":
+                extra.append("422")
+            for code in extra:
+                responses.setdefault(code, {"description": str(code)})
+            for code, resp in responses.items():
+                if code.startswith(("4", "5")):
+                    resp["content"] = {PROBLEM_TYPE: {"schema": problem_ref}}
+            params = op.setdefault("parameters", [])
+            params.append({"name": "Accept-Language", "in": "header", "required": False,
+                           "schema": {"type": "string", "enum": ["nb", "en"]},
+                           "description": "Language of problem details; bokmål by default."})
+            if method == "post":
+                params.append({"name": "Idempotency-Key", "in": "header", "required": False,
+                               "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+                               "description": "Same key and body: the stored response. Same key, other body: 422."})
+            if path.endswith("/invoices/ehf"):
+                op["requestBody"] = {"required": True, "content": {"application/xml": {"schema": {
+                    "type": "string", "description": "EHF Billing 3.0 / Peppol BIS Billing 3.0 invoice (UBL 2.1)"}}}}
+    return doc
+
+
+def _problem_schema_name(doc: dict) -> str:
+    names = [n for n in doc.get("components", {}).get("schemas", {}) if n.split(".")[-1] == "Problem"]
+    return names[0] if names else "Problem"
+
+
 @bp.get("/openapi.json")
 def openapi():
     """The OpenAPI 3.1 document, generated from the views and models above."""
-    return current_app.json.response(spec.spec)
+    return current_app.json.response(openapi_document())
 
 
 @bp.get("/docs")
 def docs():
     """A readable reference of the operations, rendered here from the OpenAPI document."""
-    doc = spec.spec
+    doc = openapi_document()
     operations = []
     for path, item in doc.get("paths", {}).items():
         for method, op in item.items():
