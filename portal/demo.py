@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 from decimal import Decimal
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
@@ -14,6 +17,7 @@ from portal.core import db, events
 from portal.core.auth import hash_password
 from portal.core.db import utcnow
 from portal.core.identifiers import kid_mod10
+from portal.integrations import credentials
 from portal.invoices import services as invoices
 from portal.issuers.models import Issuer, IssuerAgreement, IssuerUser
 from portal.issuers.states import IssuerAgreementState
@@ -94,6 +98,21 @@ def load_demo() -> bool:
     del ola  # registered, not yet invoiced
     sess.commit()
     return True
+
+
+def demo_api_key() -> str | None:
+    """The active demo issuer's API key (read and write), for the `make run` banner; made on the
+    first call and derived from the instance's secret key. None when there is no demo data."""
+    sess = db.session
+    issuer = sess.scalar(select(Issuer).where(Issuer.org_number == ACTIVE_ORG))
+    if issuer is None:
+        return None
+    secret = hmac.new(current_app.config["SECRET_KEY"].encode(), b"demo-api-key", hashlib.sha256).hexdigest()
+    key = f"{credentials.KEY_PREFIX}demodemo_{secret[:40]}"
+    credentials.ensure_known_key(sess, issuer.id, "Demo: regnskapssystem", key, ["read", "write"],
+                                 events.Actor("system", None, "demo data"))
+    sess.commit()
+    return key
 
 
 @click.command("seed-demo")

@@ -7,10 +7,11 @@ import re
 from sqlalchemy import select
 
 from portal.core import db
-from portal.integrations import ratelimit
+from portal.demo import demo_api_key, load_demo
+from portal.integrations import ratelimit, webhooks
 from portal.integrations.models import ApiCredential
 from tests.conftest import csrf_from
-from tests.factories import make_contact, make_invoice, make_issuer
+from tests.factories import STAFF, make_contact, make_invoice, make_issuer
 from tests.helpers.api import api_issuer, invoice_body
 from tests.test_issuer_accounts import login, staff
 
@@ -116,3 +117,29 @@ def test_rate_limit_per_credential(make_app, client):
     last = client.get("/api/v1/invoices", headers=a.headers())
     assert int(last.headers["Retry-After"]) >= 1
     assert client.get("/api/v1/invoices", headers=b.headers()).status_code == 200
+
+
+def test_demo_key_works_and_is_stable(app):
+    """The demo issuer's API key reads the demo invoices, and asking again gives the same working key."""
+    with app.app_context():
+        assert demo_api_key() is None
+        load_demo()
+        key = demo_api_key()
+        assert demo_api_key() == key
+    resp = app.test_client().get("/api/v1/invoices", headers={"Authorization": f"Bearer {key}"})
+    assert resp.status_code == 200 and resp.json["items"]
+
+
+def test_webhook_and_delivery_pages_are_scoped(app, client, post_form):
+    """Removing another issuer's webhook address or redelivering its event is a 404."""
+    with app.app_context():
+        b = make_issuer()
+        endpoint = webhooks.add_endpoint(db.session, b.id, "http://127.0.0.1:9/x", ["invoice.delivered"], STAFF)
+        delivery = webhooks.emit(db.session, b.id, "invoice.delivered", {"invoice_id": 1})[0]
+        db.session.commit()
+        ids = (endpoint.id, delivery.id)
+    _issuer, user = staff(app)
+    login(client, post_form, user.email)
+    token = csrf_from(client.get("/utsteder/api").get_data(as_text=True))
+    assert client.post(f"/utsteder/api/webhooks/{ids[0]}/fjern", data={"csrf_token": token}).status_code == 404
+    assert client.post(f"/utsteder/api/leveranser/{ids[1]}/send-igjen", data={"csrf_token": token}).status_code == 404

@@ -71,3 +71,21 @@ def revoke(sess: Session, cred: ApiCredential, actor: Actor) -> bool:
                   data={"prefix": cred.prefix})
     sess.flush()
     return True
+
+
+def ensure_known_key(sess: Session, issuer_id: int, name: str, key: str, scopes: list[str],
+                     actor: Actor) -> ApiCredential:
+    """Make sure ``key`` (of the ``efk_<prefix>_<secret>`` form) works for the issuer: for demo
+    data, whose key is derived from the instance's secret so ``make run`` can print it."""
+    prefix = key[len(KEY_PREFIX):].partition("_")[0]
+    cred = sess.scalar(select(ApiCredential).where(ApiCredential.prefix == prefix))
+    if cred is None:
+        cred = ApiCredential(issuer_id=issuer_id, name=name, prefix=prefix, secret_hash=_hash(key),
+                             scopes=" ".join(scopes), created_by=actor.label[:200])
+        sess.add(cred)
+        sess.flush()
+        events.record(sess, actor, "api_credential", cred.id, "create", issuer_id=issuer_id,
+                      data={"prefix": prefix, "scopes": scopes})
+    elif cred.issuer_id == issuer_id and cred.revoked_at is None:
+        cred.secret_hash = _hash(key)
+    return cred
