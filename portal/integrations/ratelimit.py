@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 
 _lock = threading.Lock()
-_windows: dict[int, tuple[int, int]] = {}  # credential id -> (window start, count)
+_windows: dict[str, tuple[int, int]] = {}  # credential prefix -> (window start, count)
 
 
 @dataclass(frozen=True)
@@ -20,16 +20,16 @@ class Verdict:
     reset_seconds: int
 
 
-def hit(credential_id: int, limit: int, window_seconds: int = 60, *, now: float | None = None) -> Verdict:
+def hit(credential: str, limit: int, window_seconds: int = 60, *, now: float | None = None) -> Verdict:
     """Count one request and say whether it is within the limit."""
     now = time.time() if now is None else now
     start = int(now // window_seconds) * window_seconds
     with _lock:
-        old_start, count = _windows.get(credential_id, (start, 0))
+        old_start, count = _windows.get(credential, (start, 0))
         if old_start != start:
             count = 0
         count += 1
-        _windows[credential_id] = (start, count)
+        _windows[credential] = (start, count)
         if len(_windows) > 10000:  # forget idle credentials
             for key in [k for k, (s, _c) in _windows.items() if s != start]:
                 del _windows[key]

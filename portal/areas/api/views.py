@@ -110,7 +110,7 @@ def _authenticate():
     if needed not in cred.scope_list:
         raise ApiProblem(403, "scope", _("API-nøkkelen har ikke tilgangen «%(scope)s».", scope=needed))
     limit = int(current_app.config["PORTAL"].get("API_RATE_LIMIT", 120) or 120)
-    verdict = ratelimit.hit(cred.id, limit)
+    verdict = ratelimit.hit(cred.prefix, limit)
     g.api_rate = verdict
     if not verdict.allowed:
         raise ApiProblem(429, "rate-limit", headers={"Retry-After": str(verdict.reset_seconds)})
