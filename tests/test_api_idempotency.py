@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from portal.core import db
 from portal.integrations.models import IdempotencyKey
+from portal.invoices import services
 from portal.invoices.models import Invoice
 from tests.helpers.api import api_issuer, invoice_body
 
@@ -80,3 +81,17 @@ def test_concurrent_requests_with_one_key_make_one_invoice(app):
     with app.app_context():
         row = db.session.scalar(select(IdempotencyKey))
         assert row.status_code == 201 and row.completed_at is not None
+
+
+def test_unexpected_error_is_a_problem_and_frees_the_key(app, client, monkeypatch):
+    """A crash inside the work answers a 500 problem (not an HTML page) and the key can be used again."""
+    a = api_issuer(app)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    real = services.create_invoice
+    monkeypatch.setattr(services, "create_invoice", lambda *args, **kw: 1 / 0)
+    h = a.headers(**{"Idempotency-Key": "crash"})
+    resp = client.post("/api/v1/invoices", headers=h, json=invoice_body(a.contact_id))
+    assert resp.status_code == 500 and resp.content_type == "application/problem+json"
+    monkeypatch.setattr(services, "create_invoice", real)
+    assert client.post("/api/v1/invoices", headers=h, json=invoice_body(a.contact_id)).status_code == 201
+    assert _invoices(app) == 1
