@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from flask import Flask, g, has_request_context, render_template, request, session
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
@@ -20,6 +21,7 @@ csrf = CSRFProtect()
 babel = Babel()
 
 LOCALES = ("nb", "en")
+API_PREFIX = "/api/"
 
 # Blueprints as "module:attribute": the areas own the pages; the BankID relying party owns its
 # callback. A missing module is an error at start-up, never a silently absent area.
@@ -34,6 +36,8 @@ BLUEPRINTS = [
     "portal.areas.nettbank.views:bp",
     "portal.areas.support.views:bp",
     "portal.areas.dev.views:bp",
+    "portal.areas.issuer.integrations:bp",
+    "portal.areas.api.views:bp",
 ]
 
 # Features that react to lower ones (signals) or perform outbox kinds; each module has
@@ -42,6 +46,7 @@ HANDLER_MODULES = [
     "portal.agreements.services",
     "portal.delivery.handlers",
     "portal.invoices.delivery",
+    "portal.integrations.webhooks",
 ]
 
 
@@ -57,6 +62,8 @@ def register_handlers() -> None:
 def select_locale() -> str:
     if not has_request_context():
         return "nb"  # worker and CLI; messages to a contact use force_locale
+    if request.path.startswith(API_PREFIX):  # machines ask with Accept-Language, not a session
+        return request.accept_languages.best_match(LOCALES) or "nb"
     chosen = request.args.get("lang")
     if chosen in LOCALES:
         session["lang"] = chosen
@@ -111,7 +118,10 @@ def create_app(config: dict | None = None) -> Flask:
 
     for ref in BLUEPRINTS:
         module_name, _, attr = ref.partition(":")
-        app.register_blueprint(getattr(importlib.import_module(module_name), attr))
+        module = importlib.import_module(module_name)
+        app.register_blueprint(getattr(module, attr))
+        if getattr(module, "CSRF_EXEMPT", False):  # the API: credentials in a header, not cookies
+            csrf.exempt(getattr(module, attr))
     register_handlers()
 
     _register_error_pages(app)
@@ -178,6 +188,11 @@ def _register_security_headers(app: Flask) -> None:
 
 def _register_error_pages(app: Flask) -> None:
     def render_error(status: int):
+        if request.path.startswith(API_PREFIX):
+            # late: the API area is imported with the blueprints, after this module
+            from portal.areas.api.views import problem_for_status
+
+            return problem_for_status(status)
         return render_template("errors/error.html", status=status), status
 
     @app.errorhandler(CSRFError)
@@ -191,3 +206,9 @@ def _register_error_pages(app: Flask) -> None:
     def _server_error(_e):
         db.session.rollback()
         return render_error(500)
+
+    @app.errorhandler(HTTPException)
+    def _other_http_error(e: HTTPException):
+        if request.path.startswith(API_PREFIX) and e.code:
+            return render_error(e.code)
+        return e

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 from decimal import Decimal
 
 import click
@@ -17,6 +19,7 @@ from portal.core import db, events
 from portal.core.auth import hash_password
 from portal.core.db import utcnow
 from portal.core.identifiers import kid_mod10, mask_national_id
+from portal.integrations import credentials
 from portal.invoices import services as invoices
 from portal.issuers.models import Issuer, IssuerAgreement, IssuerUser
 from portal.issuers.states import IssuerAgreementState
@@ -127,6 +130,21 @@ def _demo_consumer(sess, name: str, national_id: str, born: dt.date) -> Consumer
     return consumer
 
 
+def demo_api_key() -> str | None:
+    """The active demo issuer's API key (read and write), for the `make run` banner; made on the
+    first call and derived from the instance's secret key. None when there is no demo data."""
+    sess = db.session
+    issuer = sess.scalar(select(Issuer).where(Issuer.org_number == ACTIVE_ORG))
+    if issuer is None:
+        return None
+    secret = hmac.new(current_app.config["SECRET_KEY"].encode(), b"demo-api-key", hashlib.sha256).hexdigest()
+    key = f"{credentials.KEY_PREFIX}demodemo_{secret[:40]}"
+    credentials.ensure_known_key(sess, issuer.id, "Demo: regnskapssystem", key, ["read", "write"],
+                                 events.Actor("system", None, "demo data"))
+    sess.commit()
+    return key
+
+
 @click.command("seed-demo")
 @with_appcontext
 def seed_demo() -> None:
@@ -136,3 +154,8 @@ def seed_demo() -> None:
                                    "demo users have a published password")
     created = load_demo()
     click.echo("Demo data loaded." if created else "Demo data already present; nothing changed.")
+    key = demo_api_key()
+    if key:
+        click.echo(f"Demo API key for Fjordlys Energi AS (read and write): {key}")
+        click.echo("  try: curl -H 'Authorization: Bearer <key>' "
+                   f"{current_app.config['PORTAL']['BASE_URL']}/api/v1/invoices")

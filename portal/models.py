@@ -13,13 +13,22 @@ from portal.core.events import Event
 from portal.core.outbox import OutboxMessage
 from portal.core.tokens import UsedToken
 from portal.delivery.models import MailboxMessage, NettbankDocument, PrintJob
+from portal.integrations.models import (
+    ApiCredential,
+    IdempotencyKey,
+    InvoiceSource,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from portal.invoices.models import Invoice, InvoiceLine
 from portal.issuers.models import Issuer, IssuerAgreement, IssuerUser
 from portal.support.models import SupportAudit, SupportUser
 
 __all__ = [
-    "Base", "ConsentReceipt", "ConsentRequest", "Consumer", "ConsumerAddress", "Contact", "EFakturaAgreement",
-    "GeneralConsent", "GeneralConsentReceipt", "IssuerBlock",
+    "ApiCredential", "Base", "ConsentReceipt", "ConsentRequest", "Consumer", "ConsumerAddress", "Contact",
+    "EFakturaAgreement", "GeneralConsent", "GeneralConsentReceipt", "IdempotencyKey", "InvoiceSource",
+    "IssuerBlock", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint",
     "Event", "Invoice", "InvoiceLine", "Issuer", "LoginFailure", "IssuerAgreement", "IssuerUser",
     "MailboxMessage", "NettbankDocument", "OutboxMessage", "PrintJob", "SupportAudit",
     "SupportUser", "UsedToken",

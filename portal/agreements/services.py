@@ -339,6 +339,7 @@ def stop(sess: Session, agreement: EFakturaAgreement, consumer: Consumer, *, acr
     receipt = _receipt(sess, agreement, consumer, "stop", consent_request=None, channel="portal",
                        acr=acr, shown_text=shown_text, language=language)
     sess.flush()
+    signals.agreement_stopped.send(agreement, sess=sess, actor=actor)
     return receipt
 
 

@@ -12,6 +12,7 @@ _signals = Namespace()
 
 agreement_approved = _signals.signal("agreement-approved")
 agreement_declined = _signals.signal("agreement-declined")
+agreement_stopped = _signals.signal("agreement-stopped")
 
 # eFaktura 2.0: the consumer changed their general consent, a block, or the mobiles and
 # e-mail addresses the bank knows for them. Sender: the Consumer; who can be reached changed.

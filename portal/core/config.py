@@ -108,6 +108,9 @@ DEFAULTS: dict[str, tuple[object, object]] = {
     "LOG_JSON": (None, _bool),
     # Development conveniences (mailbox page, BankID quick-pick).
     "DEV_TOOLS": (None, _bool),
+    "API_RATE_LIMIT": (120, int),  # API requests per credential per minute (per process)
+    "WEBHOOK_TIMEOUT_SECONDS": (5.0, float),
+    "WEBHOOK_ALLOW_PRIVATE": (None, _bool),  # loopback/private webhook hosts; default: not in production
 }
 
 

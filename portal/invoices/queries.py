@@ -10,10 +10,13 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from portal.agreements.models import ConsentReceipt, ConsentRequest, EFakturaAgreement
+from portal.agreements.reachability import Route
 from portal.agreements.states import AgreementState
 from portal.contacts.models import Contact, ContactKind
+from portal.contacts.rules import efaktura_blockers
 from portal.core import pagination
 from portal.invoices.models import Invoice
+from portal.invoices.services import plan_route
 from portal.invoices.states import Channel, InvoiceState
 
 
@@ -164,3 +167,28 @@ def dashboard(sess: Session, issuer_id: int, now: dt.datetime) -> Dashboard:
                ConsentReceipt.decision.in_(("decline", "stop")))
         .order_by(ConsentReceipt.decided_at.desc(), ConsentReceipt.id.desc()).limit(10)))
     return Dashboard(DASHBOARD_DAYS, funnel, channels, failed, unreachable, answers)
+
+
+# --- reachability, as the API reports it ---------------------------------------------------
+
+@dataclass
+class Reachability:
+    """Where an invoice issued now would go, and why (the rules of ``issue_invoice``)."""
+
+    agreement_state: AgreementState | None
+    route: str  # nettbank, held_for_consent, email, post
+    channel: Channel | None
+    reason: str  # agreement, general_consent, consent_request, consent_pending, declined, not_receiving, not_eligible
+    blockers: list
+
+
+def reachability(sess: Session, contact: Contact) -> Reachability:
+    plan = plan_route(sess, contact)
+    blockers = efaktura_blockers(contact, contact.issuer)
+    if plan.route == "nettbank":
+        reason = "agreement" if plan.found.route is Route.AGREEMENT else "general_consent"
+        return Reachability(plan.agreement_state, "nettbank", Channel.NETTBANK, reason, blockers)
+    if plan.route == "consent_request":
+        reason = "consent_pending" if plan.agreement_state is AgreementState.REQUESTED else "consent_request"
+        return Reachability(plan.agreement_state, "held_for_consent", None, reason, blockers)
+    return Reachability(plan.agreement_state, plan.channel.value, plan.channel, plan.route, blockers)

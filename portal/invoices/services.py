@@ -21,6 +21,7 @@ from portal.core.db import utcnow
 from portal.core.events import Actor
 from portal.core.identifiers import kid_mod10
 from portal.core.outbox import OutboxKind, cancel_pending, enqueue
+from portal.invoices import signals
 from portal.invoices.models import Invoice, InvoiceLine
 from portal.invoices.pdf import InvoiceLinePrint, InvoicePrint, PartyInfo, render_invoice_pdf
 from portal.invoices.states import Channel, InvoiceAction, InvoiceState, next_state
@@ -98,6 +99,36 @@ def _enqueue_delivery(sess: Session, inv: Invoice, channel: Channel) -> None:
         enqueue(sess, OutboxKind.POST, f"invoice:{inv.id}:post:{attempt}", {"invoice_id": inv.id}, **common)
 
 
+@dataclass(frozen=True)
+class RoutePlan:
+    """Where an invoice to this contact goes if it is issued now, and why.
+
+    ``route`` is "nettbank" (agreement or general consent; ``found`` says which), "consent_request"
+    (held while the consumer is asked, or already being asked), or a fallback by e-mail or post:
+    "not_receiving" (the person blocked the issuer), "declined" or "not_eligible"."""
+
+    route: str
+    channel: Channel | None
+    found: Reachability
+    agreement_state: AgreementState | None
+
+
+def plan_route(sess: Session, contact: Contact) -> RoutePlan:
+    """The routing rules of :func:`issue_invoice`, without doing anything."""
+    agreement = agreements.agreement_for(sess, contact)
+    state = agreement.state if agreement else None
+    eligible = can_receive_efaktura(contact, contact.issuer)
+    found = reachability.lookup(sess, contact)
+    if (found.route is Route.AGREEMENT and eligible) or found.route is Route.GENERAL_CONSENT:
+        return RoutePlan("nettbank", Channel.NETTBANK, found, state)
+    if found.reason == "blocked":
+        return RoutePlan("not_receiving", fallback_channel(contact), found, state)
+    if eligible and (state is AgreementState.REQUESTED or agreements.can_request(agreement)):
+        return RoutePlan("consent_request", None, found, state)
+    reason = "declined" if state in (AgreementState.DECLINED, AgreementState.STOPPED) else "not_eligible"
+    return RoutePlan(reason, fallback_channel(contact), found, state)
+
+
 def issue_invoice(sess: Session, inv: Invoice, actor: Actor) -> Invoice:
     """Route a draft invoice (SPEC flows D and J). The recipient look-up comes first:
 
@@ -110,34 +141,24 @@ def issue_invoice(sess: Session, inv: Invoice, actor: Actor) -> Invoice:
     5. declined / stopped / cannot receive eFaktura -> e-mail with PDF, or post.
     """
     contact = inv.contact
-    issuer = inv.issuer
     inv.issued_at = utcnow()
-    agreement = agreements.agreement_for(sess, contact)
-    state = agreement.state if agreement else None
-    eligible = can_receive_efaktura(contact, issuer)
-    found = reachability.lookup(sess, contact)
+    plan = plan_route(sess, contact)
+    found = plan.found
     reachability.record_lookup(sess, contact, found, actor, trigger="invoice", contact_event=False)
 
-    if (found.route is Route.AGREEMENT and eligible) or found.route is Route.GENERAL_CONSENT:
+    if plan.route == "nettbank":
         _to_nettbank(sess, inv, found)
         _move(sess, inv, InvoiceAction.ISSUE, actor, channel=Channel.NETTBANK, data=_route_data(found))
         _enqueue_delivery(sess, inv, Channel.NETTBANK)
-    elif found.reason == "blocked":
-        channel = fallback_channel(contact)
-        inv.route = "not_receiving"
-        _move(sess, inv, InvoiceAction.ISSUE, actor, channel=channel, data={"route": inv.route})
-        _enqueue_delivery(sess, inv, channel)
-    elif eligible and (state is AgreementState.REQUESTED or agreements.can_request(agreement)):
-        if state is not AgreementState.REQUESTED:
+    elif plan.route == "consent_request":
+        if plan.agreement_state is not AgreementState.REQUESTED:
             agreements.request_consent(sess, contact, actor, trigger="invoice")
         inv.route = "consent_request"
         _hold(sess, inv, actor, lookup=found.reason)
     else:
-        channel = fallback_channel(contact)
-        reason = "declined" if state in (AgreementState.DECLINED, AgreementState.STOPPED) else "not_eligible"
-        inv.route = reason
-        _move(sess, inv, InvoiceAction.ISSUE, actor, channel=channel, data={"route": reason})
-        _enqueue_delivery(sess, inv, channel)
+        inv.route = plan.route
+        _move(sess, inv, InvoiceAction.ISSUE, actor, channel=plan.channel, data={"route": plan.route})
+        _enqueue_delivery(sess, inv, plan.channel)
     sess.flush()
     return inv
 
@@ -237,12 +258,14 @@ def mark_delivered(sess: Session, inv: Invoice, *, detail: dict | None = None) -
     inv.delivered_at = utcnow()
     inv.failure_reason = None
     sess.flush()
+    signals.invoice_delivered.send(inv, sess=sess)
 
 
 def mark_failed(sess: Session, inv: Invoice, reason: str) -> None:
     _move(sess, inv, InvoiceAction.FAIL, events.SYSTEM, data={"reason": reason})
     inv.failure_reason = reason[:500]
     sess.flush()
+    signals.invoice_failed.send(inv, sess=sess, reason=reason)
 
 
 def retry(sess: Session, inv: Invoice, actor: Actor) -> None:

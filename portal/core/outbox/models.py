@@ -20,6 +20,7 @@ class OutboxKind(enum.Enum):
     POST = "post"  # put an invoice in the print queue
     CONSENT_DEADLINE = "consent_deadline"  # the three-day rule for one held invoice
     CONSENT_EXPIRY = "consent_expiry"  # an unanswered consent link runs out
+    WEBHOOK = "webhook"  # POST one signed event to an issuer's webhook endpoint
 
 
 class OutboxMessage(Base):

@@ -1,7 +1,7 @@
 """eFaktura 2.0: general consent in the nettbank, blocks of single issuers, the consumer's
 known mobiles and e-mail addresses, receipts, and each invoice's route and recipient.
 
-Revision ID: 0009
+Revision ID: 0007
 Revises: 0006
 Create Date: 2026-11-28 16:00:00
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 import portal.core.db
 
-revision = '0009'
+revision = '0007'
 down_revision = '0006'
 branch_labels = None
 depends_on = None

@@ -1,0 +1,1 @@
+"""The JSON API for issuers' accounting systems, version 1 (``/api/v1``)."""

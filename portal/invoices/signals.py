@@ -1,0 +1,13 @@
+"""What the invoices feature announces, for higher features to react to (same transaction).
+
+A receiver gets the invoice as sender and ``sess`` as keyword."""
+from __future__ import annotations
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+# The invoice reached its one channel (nettbank, e-mail or the print queue).
+invoice_delivered = _signals.signal("invoice-delivered")
+# The channel gave the invoice up; support can retry.
+invoice_failed = _signals.signal("invoice-failed")
