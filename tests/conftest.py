@@ -172,3 +172,77 @@ def post_form(client):
         return client.post(url, data=payload, follow_redirects=follow_redirects)
 
     return post
+
+
+# --- peers started once per session -------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def bankid_provider(tmp_path_factory):
+    """The simulated BankID provider on a real loopback port, one RSA key for the whole run."""
+    from tests.helpers.bankid import provider_config, running_provider
+
+    with running_provider(provider_config(tmp_path_factory.mktemp("bankid"))) as running:
+        yield running
+
+
+@pytest.fixture
+def bankid_app(make_app, bankid_provider):
+    """A portal that logs consumers and approvers in on the simulated BankID provider."""
+    return make_app(**bankid_provider.portal_settings())
+
+
+@pytest.fixture
+def portal(bankid_app):
+    """The BankID portal whose test clients open each request in an app context of its own, as
+    a real server does (the test's own context stays apart from the requests')."""
+    from tests.helpers.consent import BrowserClient
+
+    bankid_app.test_client_class = BrowserClient
+    return bankid_app
+
+
+@pytest.fixture
+def ctx(portal):
+    with portal.app_context():
+        yield portal
+
+
+# --- log-in, one per realm (as flaskr's AuthActions) ------------------------------------
+
+class AuthActions:
+    """Log a staff user in and out through the realm's own form."""
+
+    def __init__(self, post_form, client, login_url: str, logout_url: str):
+        self._post_form, self._client = post_form, client
+        self.login_url, self.logout_url = login_url, logout_url
+
+    def login(self, email: str, password: str | None = None, next_url: str | None = None):
+        from tests.factories import PASSWORD
+
+        url = self.login_url + (f"?next={next_url}" if next_url else "")
+        data = {"email": email, "password": password or PASSWORD}
+        if next_url:
+            data["next"] = next_url
+        return self._post_form(url, data)
+
+    def logout(self):
+        return self._post_form(self.logout_url, {}, page=self.login_url)
+
+
+@pytest.fixture
+def issuer_auth(client, post_form):
+    return AuthActions(post_form, client, "/utsteder/logg-inn", "/utsteder/logg-ut")
+
+
+@pytest.fixture
+def support_auth(client, post_form):
+    return AuthActions(post_form, client, "/kundestotte/logg-inn", "/kundestotte/logg-ut")
+
+
+@pytest.fixture
+def consumer_auth(portal):
+    """Log a BankID test person in on the simulated provider, with a browser-like client."""
+    from tests.helpers.consent import logged_in
+
+    with portal.app_context():
+        yield lambda person, next="/nettbank": logged_in(portal, person, next=next)  # noqa: A002

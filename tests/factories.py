@@ -14,6 +14,7 @@ from portal.core.identifiers import kid_mod10
 from portal.invoices import services as invoices
 from portal.issuers.models import Issuer, IssuerAgreement, IssuerUser
 from portal.issuers.states import IssuerAgreementState
+from portal.support.models import SupportUser
 
 _seq = itertools.count(1)
 
@@ -80,3 +81,10 @@ def make_invoice(issuer: Issuer, contact: Contact, *, number: str | None = None,
     if issue:
         invoices.issue_invoice(db.session, inv, STAFF)
     return inv
+
+
+def make_support_user(email="stotte@example.no", name="Siri Støtte") -> SupportUser:
+    user = SupportUser(email=email, name=name, password_hash=hash_password(PASSWORD))
+    db.session.add(user)
+    db.session.flush()
+    return user

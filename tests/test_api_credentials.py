@@ -13,7 +13,7 @@ from portal.integrations.models import ApiCredential
 from tests.conftest import csrf_from
 from tests.factories import STAFF, make_contact, make_invoice, make_issuer
 from tests.helpers.api import api_issuer, invoice_body
-from tests.test_issuer_accounts import login, staff
+from tests.helpers.issuer import login, staff
 
 
 def test_key_is_shown_once_and_stored_only_as_a_hash(app, client, post_form):

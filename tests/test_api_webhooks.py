@@ -22,7 +22,7 @@ from portal.integrations.models import WebhookDelivery, WebhookEndpoint
 from portal.issuers.models import Issuer
 from tests.conftest import csrf_from
 from tests.factories import STAFF, make_contact, make_invoice
-from tests.test_issuer_accounts import login, staff
+from tests.helpers.issuer import login, staff
 
 
 class Receiver:

@@ -1,11 +1,11 @@
 """The approver signs with BankID (flow H): only a role holder with signing authority in the
 register may approve or decline, each answer is recorded with who, role, when and text
 version, and the issuer sees every outcome."""
-# ruff: noqa: F811  (pytest fixtures imported from tests.test_issuer_activation)
 from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 import time_machine
 from sqlalchemy import select
 
@@ -13,17 +13,22 @@ from portal.core.events import Event
 from portal.issuers.models import Issuer, IssuerAgreement
 from portal.issuers.states import IssuerAgreementState
 from simulators.bankid.persons import ALI, JONAS, KARI, OLA
-from tests.helpers.bankid import bankid_provider  # noqa: F401 (fixture)
-from tests.test_issuer_accounts import login, query
-from tests.test_issuer_activation import (  # noqa: F401 (fixture)
+from tests.helpers.activation import (
     activate,
     answer,
-    app,
     approver_client,
     approver_mails,
     link_of,
     staff,
 )
+from tests.helpers.issuer import login, query
+
+
+@pytest.fixture
+def app(bankid_app):
+    """The portal logs approvers in on the simulated BankID provider."""
+    return bankid_app
+
 
 
 def requested(app, client, post_form, org=None, name="Kari Nordmann"):
@@ -35,7 +40,7 @@ def requested(app, client, post_form, org=None, name="Kari Nordmann"):
 
 
 def _staff_with(app, org):
-    from tests.test_issuer_accounts import staff as base
+    from tests.helpers.issuer import staff as base
 
     return base(app, active=False, org_number=org)
 
@@ -149,9 +154,9 @@ def test_expired_link_shows_expired_page(app, client, post_form):
     assert resp.status_code == 410 and "Be bedriften sende en ny lenke" in resp.get_data(as_text=True)
 
 
-def test_register_down_at_approval_changes_nothing(make_app, bankid_provider, post_form):  # noqa: F811
+def test_register_down_at_approval_changes_nothing(make_app, bankid_provider, post_form):
     """If the register cannot be asked when the approver arrives, the page says so and nothing is approved."""
-    from tests.test_register import _closed_port_url
+    from tests.helpers.register import closed_port_url
 
     good = make_app(**bankid_provider.portal_settings())
     client = good.test_client()
@@ -165,7 +170,7 @@ def test_register_down_at_approval_changes_nothing(make_app, bankid_provider, po
     client.post("/utsteder/b2c/bekreft", data={"csrf_token": csrf_from(html), "approver_name": "Kari Nordmann",
                                                 "approver_email": "k@firma.no", "confirm": "y"})
     path = link_of(approver_mails(good)[-1])
-    down = make_app(**bankid_provider.portal_settings(), REGISTER_URL=_closed_port_url(), REGISTER_TIMEOUT=1.0)
+    down = make_app(**bankid_provider.portal_settings(), REGISTER_URL=closed_port_url(), REGISTER_TIMEOUT=1.0)
     from portal.issuers import register
 
     register.clear_cache()

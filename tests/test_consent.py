@@ -1,6 +1,5 @@
 """The consent link, end to end: SMS link → BankID on the simulated provider → approve or
 decline → the held invoice goes to nettbank (or e-mail), and every way the link can fail."""
-# ruff: noqa: F811  (pytest fixtures imported from tests.test_consent_helpers)
 from __future__ import annotations
 
 import datetime as dt
@@ -21,13 +20,10 @@ from portal.invoices.states import Channel, InvoiceState
 from simulators.bankid.persons import KARI, OLA
 from tests.conftest import csrf_from
 from tests.factories import make_contact, make_invoice, make_issuer
-from tests.test_consent_helpers import (  # noqa: F401 (fixtures)
-    bankid_provider,
+from tests.helpers.consent import (
     consumer_by_name,
-    ctx,
     link_path,
     login,
-    portal,
     run_worker,
 )
 

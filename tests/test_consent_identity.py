@@ -1,7 +1,6 @@
 """Only the right person can accept eFaktura (flow I): the BankID identity must be the contact
 (name, and birth date where registered) and an adult; anyone else changes nothing, and the
 issuer and support see that someone else answered."""
-# ruff: noqa: F811  (pytest fixtures imported from tests.test_consent_helpers)
 from __future__ import annotations
 
 import datetime as dt
@@ -22,14 +21,11 @@ from portal.support.models import SupportUser
 from simulators.bankid.persons import KARI, NORA, OLA
 from tests.conftest import csrf_from
 from tests.factories import PASSWORD, make_contact, make_invoice, make_issuer, make_issuer_user
-from tests.test_consent_helpers import (  # noqa: F401 (fixtures)
+from tests.helpers.consent import (
     approved_issuer,
-    bankid_provider,
-    ctx,
     link_path,
     logged_in,
     login,
-    portal,
     run_worker,
 )
 

@@ -12,7 +12,7 @@ from portal.core import db
 from portal.core.events import Event
 from portal.issuers.models import Issuer
 from tests.factories import make_contact
-from tests.test_issuer_accounts import login, query, staff
+from tests.helpers.issuer import login, query, staff
 
 BASE = {"customer_number": "5001", "kind": "person", "name": "Per Persen", "org_number": "",
         "mobile": "+4791234567", "email": "per@example.no", "address_line": "Vei 1", "postal_code": "0155",

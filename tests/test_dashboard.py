@@ -14,7 +14,7 @@ from portal.invoices.models import Invoice
 from portal.invoices.states import InvoiceState
 from portal.issuers.models import Issuer
 from tests.factories import make_contact, make_invoice
-from tests.test_issuer_accounts import login, staff
+from tests.helpers.issuer import login, staff
 
 
 def _table(page: str, caption: str) -> dict[str, str]:

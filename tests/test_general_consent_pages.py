@@ -1,6 +1,5 @@
 """eFaktura 2.0 where people see it: the nettbank settings, the issuer's contact page and consumer
 register, Sent documents, support's consumer page and timeline, and the demo data."""
-# ruff: noqa: F811  (pytest fixtures imported from tests.test_consent_helpers)
 from __future__ import annotations
 
 import itertools
@@ -15,18 +14,14 @@ from portal.core.events import Event
 from portal.issuers.models import Issuer
 from simulators.bankid.persons import KARI
 from tests.conftest import csrf_from
-from tests.factories import make_contact, make_invoice, make_issuer
-from tests.test_consent_helpers import (  # noqa: F401 (fixtures)
-    bankid_provider,
-    ctx,
+from tests.factories import make_contact, make_invoice, make_issuer, make_support_user
+from tests.helpers.consent import (
     logged_in,
-    portal,
     run_worker,
 )
-from tests.test_issuer_accounts import login as issuer_login
-from tests.test_issuer_accounts import staff as issuer_staff
-from tests.test_support import login as support_login
-from tests.test_support import make_support_user
+from tests.helpers.issuer import login as issuer_login
+from tests.helpers.issuer import staff as issuer_staff
+from tests.helpers.support import login as support_login
 
 BANK = general.Login(acr="urn:bankid:bid;LOA=4", language="nb")
 _subs = itertools.count(1)

@@ -35,21 +35,11 @@ from portal.core.identifiers import (
     validate_national_id,
     validate_org_number,
 )
+from tests.helpers.nnin import synthetic_nnin
 
 # ---------------------------------------------------------------------------------------------
 # Test numbers computed with stdnum
 # ---------------------------------------------------------------------------------------------
-
-
-def _fnr(ddmmyy: str, individual: int) -> str:
-    """An 11-digit number with valid control digits, from the first usable individual number."""
-    for ind in range(individual, individual + 100):
-        base = f"{ddmmyy}{ind:03d}"
-        k1 = fodselsnummer.calc_check_digit1(base)
-        k2 = fodselsnummer.calc_check_digit2(base + k1)
-        if len(k1) == 1 and len(k2) == 1:
-            return base + k1 + k2
-    raise AssertionError("no individual number with single-digit control digits")
 
 
 def _with_bad_check(number: str) -> str:
@@ -71,16 +61,16 @@ def _account(base10: str) -> str:
     return base10 + _check_digit(base10, kontonr.is_valid)
 
 
-FNR = _fnr("151086", 950)  # 15 Oct 1986
-D_NUMBER = _fnr("551086", 950)  # D-number: day + 40
-TENOR = _fnr("159086", 950)  # Tenor test number: month + 80
-NAV = _fnr("155086", 950)  # NAV/ID-porten test number: month + 40
-TENOR_D_NUMBER = _fnr("559086", 950)  # Tenor test D-number: day + 40 and month + 80
-FNR_2004 = _fnr("290204", 500)  # 29 Feb 2004, leap year, 2000s by individual number
-FNR_1899 = _fnr("010199", 600)  # 1899: individual 500-749 with year >= 54
-FH_NUMBER = _fnr("811086", 950)  # FH-number: first digit 8 or 9
-INVALID_DATE = _fnr("290205", 500)  # 29 Feb 2005 does not exist
-FUTURE = _fnr("010121", 500)  # 1 Jan 2021, checked while the clock says 2020
+FNR = synthetic_nnin("151086", 950)  # 15 Oct 1986
+D_NUMBER = synthetic_nnin("551086", 950)  # D-number: day + 40
+TENOR = synthetic_nnin("159086", 950)  # Tenor test number: month + 80
+NAV = synthetic_nnin("155086", 950)  # NAV/ID-porten test number: month + 40
+TENOR_D_NUMBER = synthetic_nnin("559086", 950)  # Tenor test D-number: day + 40 and month + 80
+FNR_2004 = synthetic_nnin("290204", 500)  # 29 Feb 2004, leap year, 2000s by individual number
+FNR_1899 = synthetic_nnin("010199", 600)  # 1899: individual 500-749 with year >= 54
+FH_NUMBER = synthetic_nnin("811086", 950)  # FH-number: first digit 8 or 9
+INVALID_DATE = synthetic_nnin("290205", 500)  # 29 Feb 2005 does not exist
+FUTURE = synthetic_nnin("010121", 500)  # 1 Jan 2021, checked while the clock says 2020
 
 ORG = _orgnr("98807791")
 ACCOUNT = _account("8601111794")
@@ -497,10 +487,10 @@ def test_validate_national_id_accepts_synthetic_only_when_allowed(value):
         (_with_bad_check(TENOR), "kontrollsifrene stemmer ikke"),
         (_with_bad_check(NAV), "kontrollsifrene stemmer ikke"),
         (INVALID_DATE, "ikke en gyldig fødselsdato"),
-        (_fnr("321086", 950), "ikke en gyldig fødselsdato"),
-        (_fnr("152586", 950), "ikke en gyldig fødselsdato"),
-        (_fnr("156586", 950), "ikke en gyldig fødselsdato"),
-        (_fnr("159586", 950), "ikke en gyldig fødselsdato"),
+        (synthetic_nnin("321086", 950), "ikke en gyldig fødselsdato"),
+        (synthetic_nnin("152586", 950), "ikke en gyldig fødselsdato"),
+        (synthetic_nnin("156586", 950), "ikke en gyldig fødselsdato"),
+        (synthetic_nnin("159586", 950), "ikke en gyldig fødselsdato"),
         (FH_NUMBER, "FH-nummer"),
         (FNR[:10], "nøyaktig 11 sifre"),
         (FNR + "0", "nøyaktig 11 sifre"),

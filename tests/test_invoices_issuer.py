@@ -11,7 +11,7 @@ from portal.invoices.models import Invoice
 from portal.invoices.states import Channel, InvoiceState
 from portal.issuers.models import Issuer
 from tests.factories import make_contact
-from tests.test_issuer_accounts import login, query, staff
+from tests.helpers.issuer import login, query, staff
 
 
 def setup(app, active=True, **contact_kwargs):

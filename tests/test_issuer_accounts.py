@@ -5,52 +5,8 @@ from sqlalchemy import select
 
 from portal.core import db
 from portal.issuers.models import Issuer, IssuerUser
-from tests.factories import PASSWORD, make_issuer, make_issuer_user
-
-
-def login(client, post_form, user_email: str, password: str = PASSWORD, next_url: str | None = None):
-    url = "/utsteder/logg-inn" + (f"?next={next_url}" if next_url else "")
-    data = {"email": user_email, "password": password}
-    if next_url:
-        data["next"] = next_url
-    return post_form(url, data)
-
-
-def staff(app, **issuer_kwargs):
-    """An issuer and a staff user, committed in an app context of their own (requests then get
-    fresh contexts, as in a browser)."""
-    with app.app_context():
-        issuer = make_issuer(**issuer_kwargs)
-        user = make_issuer_user(issuer)
-        db.session.commit()
-    return issuer, user
-
-
-def query(app, fn):
-    """Run fn(session) in a fresh app context and return its result."""
-    with app.app_context():
-        return fn(db.session)
-
-
-def verification_path(app, to: str) -> str:
-    """The path of the newest e-mail confirmation link sent to ``to``."""
-    import re
-
-    from portal.core.outbox import OutboxMessage
-
-    def newest(s):
-        rows = s.scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc()))
-        return next(r.payload["text"] for r in rows if r.payload.get("to") == to
-                    and r.payload.get("purpose") == "email_verification")
-
-    text = query(app, newest)
-    return re.search(r"http://localhost(/utsteder/bekreft-epost/\S+)", text).group(1)
-
-
-def signup(post_form, org="923 609 016", email="Siri@Fjord.no", **extra):
-    data = {"org_number": org, "admin_name": "Siri Sjef", "email": email,
-            "password": "langt-passord-1", "confirm": "langt-passord-1", **extra}
-    return post_form("/utsteder/registrer", data)
+from tests.factories import make_issuer
+from tests.helpers.issuer import login, query, signup, staff, verification_path
 
 
 def test_signup_creates_issuer_and_logs_in(app, client, post_form):

@@ -1,6 +1,5 @@
 """My agreements: the consumer's issuers and their state, stopping and approving again,
 the consent receipts, log-out, and nobody else's agreements."""
-# ruff: noqa: F811  (pytest fixtures imported from tests.test_consent_helpers)
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -14,15 +13,10 @@ from portal.invoices.states import Channel
 from simulators.bankid.persons import KARI, OLA
 from tests.conftest import csrf_from
 from tests.factories import make_contact, make_invoice, make_issuer
-from tests.test_consent_helpers import (  # noqa: F401 (fixtures)
+from tests.helpers.consent import (
     approved_issuer,
-    bankid_provider,
-    consumer_by_name,
-    ctx,
-    login,
-    portal,
 )
-from tests.test_consent_helpers import logged_in as helpers_logged_in
+from tests.helpers.consent import logged_in as helpers_logged_in
 
 
 def logged_in(ctx, person):

@@ -1,29 +1,19 @@
 """The simulated nettbank: the consumer's delivered eFaktura, the PDF, paying, and nobody
 else's documents."""
-# ruff: noqa: F811  (pytest fixtures imported from tests.test_consent_helpers)
 from __future__ import annotations
 
 from sqlalchemy import select
 
 from portal.core import db
 from portal.core.events import Event
-from portal.delivery.models import NettbankDocument
 from simulators.bankid.persons import KARI, OLA
 from tests.conftest import csrf_from
-from tests.test_consent_helpers import (  # noqa: F401 (fixtures)
+from tests.helpers.consent import (
     approved_issuer,
-    bankid_provider,
-    consumer_by_name,
-    ctx,
+    doc_for,
     logged_in,
     login,
-    portal,
 )
-
-
-def doc_for(inv) -> NettbankDocument:
-    db.session.expire_all()
-    return db.session.scalars(select(NettbankDocument).where(NettbankDocument.invoice_id == inv.id)).one()
 
 
 def test_nettbank_needs_bankid(ctx):

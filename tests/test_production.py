@@ -1,6 +1,5 @@
 """Production readiness inside the app: strict settings, headers, route ids, downloads, the
 identity-number key and the proxy setting."""
-# ruff: noqa: F811  (pytest fixtures imported from tests.test_consent_helpers)
 from __future__ import annotations
 
 import os
@@ -16,33 +15,15 @@ from portal.core.config import ConfigError, flask_settings, load_config
 from portal.core.downloads import content_disposition
 from portal.core.identity_key import identity_key, national_id_hmac
 from simulators.bankid.persons import KARI
-from tests.test_consent_helpers import (  # noqa: F401 (fixtures)
+from tests.helpers.consent import (
     approved_issuer,
-    bankid_provider,
-    ctx,
+    doc_for,
     logged_in,
-    portal,
 )
-from tests.test_issuer_accounts import login, staff
-from tests.test_nettbank import doc_for
+from tests.helpers.issuer import login, staff
+from tests.helpers.production import PRODUCTION, PRODUCTION_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
-STRONG = "s" * 40
-PRODUCTION = {
-    "ENV": "production",
-    "SECRET_KEY": STRONG,
-    "IDENTITY_KEY": "i" * 40,
-    "BASE_URL": "https://efaktura.example.no",
-    "BANKID_ISSUER": "https://bankid.example.no",
-    "BANKID_CLIENT_SECRET": "client-secret",
-    "SMTP_HOST": "smtp.example.no",
-    "DATABASE_URL": "sqlite://",
-    "DEV_TOOLS": False,
-    "PASSWORD_HASH_METHOD": "scrypt",
-}
-PRODUCTION_ENV = {"PORTAL_" + k: str(v) for k, v in PRODUCTION.items() if k != "DEV_TOOLS"}
-
-
 # -- strict production settings ------------------------------------------------------------
 
 @pytest.mark.parametrize("change,message", [

@@ -3,28 +3,11 @@ their status, who may sign, and a register that is down or answers garbage."""
 from __future__ import annotations
 
 import datetime as dt
-import socket
 
 import pytest
 
 from portal.issuers import register
-from tests.helpers.register import running_wsgi
-
-
-def _text_app(body: bytes, status: str = "200 OK", content_type: str = "application/json"):
-    def app(environ, start_response):
-        start_response(status, [("Content-Type", content_type)])
-        return [body]
-
-    return app
-
-
-def _closed_port_url() -> str:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return f"http://127.0.0.1:{port}/enhetsregisteret/api"
+from tests.helpers.register import closed_port_url, running_wsgi, text_app
 
 
 def test_active_unit_has_name_and_address(app_ctx):
@@ -65,7 +48,7 @@ def test_signing_roles_leave_out_board_members_and_resigned(app_ctx):
 
 def test_register_down_raises_unavailable(make_app):
     """A register that refuses the connection is RegisterUnavailable, never a guess."""
-    app = make_app(REGISTER_URL=_closed_port_url(), REGISTER_TIMEOUT=1.0)
+    app = make_app(REGISTER_URL=closed_port_url(), REGISTER_TIMEOUT=1.0)
     with app.app_context(), pytest.raises(register.RegisterUnavailable):
         register.lookup_unit("923609016")
 
@@ -74,7 +57,7 @@ def test_register_down_raises_unavailable(make_app):
                                   b'{"rollegrupper": "x"}'])
 def test_register_garbage_raises_unavailable(make_app, body):
     """Answers that are not the register's JSON shape are RegisterUnavailable, for units and roles."""
-    with running_wsgi(_text_app(body)) as base:
+    with running_wsgi(text_app(body)) as base:
         app = make_app(REGISTER_URL=base + "/api")
         with app.app_context():
             with pytest.raises(register.RegisterUnavailable):
@@ -85,7 +68,7 @@ def test_register_garbage_raises_unavailable(make_app, body):
 
 def test_server_error_raises_unavailable(make_app):
     """A 500 from the register is RegisterUnavailable."""
-    with running_wsgi(_text_app(b"oops", "500 Internal Server Error", "text/plain")) as base:
+    with running_wsgi(text_app(b"oops", "500 Internal Server Error", "text/plain")) as base:
         app = make_app(REGISTER_URL=base + "/api")
         with app.app_context(), pytest.raises(register.RegisterUnavailable):
             register.lookup_unit("923609016")

@@ -7,7 +7,7 @@ from portal.core import db
 from portal.issuers.models import Issuer
 from tests.conftest import csrf_from
 from tests.factories import make_contact, make_invoice, make_issuer
-from tests.test_issuer_accounts import login, staff
+from tests.helpers.issuer import login, staff
 
 BLUEPRINTS = ("issuers", "contacts", "invoices")
 

@@ -11,7 +11,7 @@ from portal.contacts.models import Contact, ContactKind
 from portal.core import db
 from portal.issuers.models import Issuer, IssuerUser
 from tests.factories import make_contact, make_invoice, make_issuer
-from tests.test_issuer_accounts import login, staff
+from tests.helpers.issuer import login, staff
 
 
 def seed(app, n_held=3, n_email=2):

@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from portal.core.migrate import upgrade
-from tests.test_production import PRODUCTION_ENV
+from tests.helpers.production import PRODUCTION_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

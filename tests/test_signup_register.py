@@ -11,9 +11,8 @@ from sqlalchemy import func, select
 from portal.core.outbox import OutboxMessage
 from portal.issuers.models import Issuer, IssuerUser
 from tests.factories import make_issuer, make_issuer_user
-from tests.helpers.register import running_wsgi
-from tests.test_issuer_accounts import login, query, signup, verification_path
-from tests.test_register import _closed_port_url, _text_app
+from tests.helpers.issuer import login, query, signup, verification_path
+from tests.helpers.register import closed_port_url, running_wsgi, text_app
 
 
 def mails_to(app, to):
@@ -66,7 +65,7 @@ def test_liquidating_unit_is_refused(app, post_form):
 
 def test_register_down_says_so_and_saves_nothing(make_app):
     """With the register unreachable the form says the register does not answer; nothing saved, no e-mail."""
-    app = make_app(REGISTER_URL=_closed_port_url(), REGISTER_TIMEOUT=1.0)
+    app = make_app(REGISTER_URL=closed_port_url(), REGISTER_TIMEOUT=1.0)
     client = app.test_client()
     from tests.conftest import csrf_from
 
@@ -81,7 +80,7 @@ def test_register_down_says_so_and_saves_nothing(make_app):
 
 def test_register_garbage_saves_nothing(make_app):
     """A register answering an HTML page instead of JSON refuses the sign-up; nothing saved."""
-    with running_wsgi(_text_app(b"<html>vedlikehold</html>", content_type="text/html")) as base:
+    with running_wsgi(text_app(b"<html>vedlikehold</html>", content_type="text/html")) as base:
         app = make_app(REGISTER_URL=base + "/api")
         client = app.test_client()
         from tests.conftest import csrf_from

@@ -8,33 +8,30 @@ import pytest
 import time_machine
 from flask import g
 from sqlalchemy import func, select
-from stdnum.no import fodselsnummer, orgnr
+from stdnum.no import orgnr
 
 from portal.agreements import services as agreements
 from portal.agreements.models import ConsentRequest
 from portal.agreements.states import AgreementState
 from portal.core import db
-from portal.core.auth import hash_password
 from portal.core.events import Event
 from portal.core.outbox import OutboxKind, OutboxMessage, OutboxStatus
 from portal.invoices import services as invoices
 from portal.invoices.states import InvoiceState
 from portal.support.models import SupportAudit, SupportUser
-from tests.factories import PASSWORD, make_contact, make_invoice, make_issuer, make_issuer_user
+from tests.factories import (
+    PASSWORD,
+    make_contact,
+    make_invoice,
+    make_issuer,
+    make_issuer_user,
+    make_support_user,
+)
+from tests.helpers.nnin import synthetic_nnin
+from tests.helpers.support import login
 
 LOGIN = "/kundestotte/logg-inn"
 SEARCH = "/kundestotte/"
-
-
-def synthetic_nnin(ddmmyy: str = "159086", individual: int = 950) -> str:
-    """A Tenor test number (month + 80) with valid control digits."""
-    for ind in range(individual, individual + 100):
-        base = f"{ddmmyy}{ind:03d}"
-        k1 = fodselsnummer.calc_check_digit1(base)
-        k2 = fodselsnummer.calc_check_digit2(base + k1)
-        if len(k1) == 1 and len(k2) == 1:
-            return base + k1 + k2
-    raise AssertionError("no valid number")
 
 
 def org_numbers(count: int) -> list[str]:
@@ -46,24 +43,6 @@ def org_numbers(count: int) -> list[str]:
         if len(found) == count:
             return found
     raise AssertionError("not enough numbers")
-
-
-def make_support_user(email="stotte@example.no", name="Siri Støtte") -> SupportUser:
-    user = SupportUser(email=email, name=name, password_hash=hash_password(PASSWORD))
-    db.session.add(user)
-    db.session.flush()
-    return user
-
-
-def login(client, post_form, email="stotte@example.no", password=PASSWORD, next_=None):
-    url = LOGIN + (f"?next={next_}" if next_ else "")
-    for _ in range(2):  # an idle session is ended by the first request
-        page = client.get(url)
-        if page.status_code == 200:
-            break
-    else:
-        return page  # still logged in
-    return post_form(url, {"email": email, "password": password})
 
 
 def search(post_form, q, **extra):

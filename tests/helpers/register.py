@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import socket
 import threading
 from collections.abc import Callable, Iterator
 
@@ -31,3 +32,19 @@ def running_register(config: dict | None = None) -> Iterator[str]:
 
     with running_wsgi(create_register_app(dict(config or {}, ENV="testing"))) as base:
         yield base + API_PATH
+
+
+def text_app(body: bytes, status: str = "200 OK", content_type: str = "application/json"):
+    def app(environ, start_response):
+        start_response(status, [("Content-Type", content_type)])
+        return [body]
+
+    return app
+
+
+def closed_port_url() -> str:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return f"http://127.0.0.1:{port}/enhetsregisteret/api"

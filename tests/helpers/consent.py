@@ -1,18 +1,21 @@
-"""Shared pieces for the consumer-side tests (no tests here): a portal pointed at the
-simulated BankID provider, the consent link taken from the SMS, and delivery by the worker."""
+"""Consumer-side tests: the consent link taken from the SMS, BankID log-in, delivery by the worker.
+The fixtures ``portal`` and ``ctx`` (a portal on the simulated BankID provider) are in conftest."""
 from __future__ import annotations
 
 import re
 from urllib.parse import urlsplit
 
-import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from portal.agreements import services as agreements
 from portal.agreements.models import Consumer
 from portal.core import db
 from portal.core.outbox import OutboxKind, OutboxMessage
-from tests.helpers.bankid import bankid_provider, login_consumer  # noqa: F401 (fixture)
+from portal.delivery.models import NettbankDocument
+from portal.delivery.worker import run_once
+from tests.factories import make_contact, make_invoice, make_issuer
+from tests.helpers.bankid import login_consumer
 
 _URL = re.compile(r"https?://\S+/samtykke/[A-Za-z0-9_.\-]+")
 
@@ -26,18 +29,6 @@ class BrowserClient(FlaskClient):
             return super().open(*args, **kwargs)
 
 
-@pytest.fixture
-def portal(make_app, bankid_provider):  # noqa: F811 (fixture)
-    """An app that logs consumers in on the simulated BankID provider."""
-    app = make_app(**bankid_provider.portal_settings())
-    app.test_client_class = BrowserClient
-    return app
-
-
-@pytest.fixture
-def ctx(portal):
-    with portal.app_context():
-        yield portal
 
 
 def link_path(channel: OutboxKind = OutboxKind.SMS, contact_id: int | None = None) -> str:
@@ -67,8 +58,6 @@ def consumer_by_name(name: str) -> Consumer:
 
 def run_worker():
     """Let the delivery worker do what is due (the nettbank rows are written by it)."""
-    from portal.delivery.worker import run_once
-
     db.session.expire_all()
     result = run_once()
     db.session.expire_all()
@@ -77,9 +66,6 @@ def run_worker():
 
 def approved_issuer(consumer: Consumer, name: str, invoices: int = 1, **contact):
     """An issuer whose contact the consumer has approved, with ``invoices`` delivered to nettbank."""
-    from portal.agreements import services as agreements
-    from tests.factories import make_contact, make_invoice, make_issuer
-
     issuer = make_issuer(name=name)
     contact.setdefault("name", consumer.name)  # the contact is this person, as BankID names them
     person = make_contact(issuer, **contact)
@@ -98,3 +84,8 @@ def logged_in(ctx, person, next: str = "/nettbank"):  # noqa: A002 (mirrors logi
     client = ctx.test_client()
     login(client, person.national_id, next=next)
     return client, consumer_by_name(person.name)
+
+
+def doc_for(inv) -> NettbankDocument:
+    db.session.expire_all()
+    return db.session.scalars(select(NettbankDocument).where(NettbankDocument.invoice_id == inv.id)).one()
