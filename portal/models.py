@@ -5,6 +5,7 @@ from portal.core.auth.throttle import LoginFailure
 from portal.core.db import Base
 from portal.core.events import Event
 from portal.core.outbox import OutboxMessage
+from portal.core.outbox.models import Installation
 from portal.core.tokens import UsedToken
 from portal.delivery.models import MailboxMessage, NettbankDocument, PrintJob
 from portal.invoices.models import Invoice, InvoiceLine
@@ -13,7 +14,7 @@ from portal.support.models import SupportAudit, SupportUser
 
 __all__ = [
     "Base", "ConsentReceipt", "ConsentRequest", "Consumer", "Contact", "EFakturaAgreement",
-    "Event", "Invoice", "InvoiceLine", "Issuer", "LoginFailure", "IssuerAgreement", "IssuerUser",
+    "Event", "Installation", "Invoice", "InvoiceLine", "Issuer", "LoginFailure", "IssuerAgreement", "IssuerUser",
     "MailboxMessage", "NettbankDocument", "OutboxMessage", "PrintJob", "SupportAudit",
     "SupportUser", "UsedToken",
 ]

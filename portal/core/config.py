@@ -86,6 +86,13 @@ DEFAULTS: dict[str, tuple[object, object]] = {
     "WORKER_LEASE_SECONDS": (60, int),
     "WORKER_MAX_ATTEMPTS": (6, int),
     "WORKER_BACKOFF_BASE_SECONDS": (10, int),
+    # How many rows one claim takes, and how many sends run at once in one worker process:
+    # in all, and per channel (a slow mail server then holds e-mail slots, not SMS or nettbank).
+    "WORKER_BATCH_SIZE": (100, int),
+    "WORKER_CONCURRENCY": (16, int),
+    "WORKER_EMAIL_CONCURRENCY": (4, int),
+    "WORKER_SMS_CONCURRENCY": (16, int),
+    "WORKER_LOCAL_CONCURRENCY": (1, int),  # in-database effects, one at a time, in order
     # Development conveniences (mailbox page, BankID quick-pick).
     "DEV_TOOLS": (None, _bool),
 }

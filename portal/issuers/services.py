@@ -6,7 +6,7 @@ import enum
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from portal.core import events
@@ -136,7 +136,8 @@ def send_approver_link(sess: Session, agr: IssuerAgreement, actor: Actor, previe
         raise ActivationError(_l("Utstederavtalen venter ikke på godkjenning, så lenken kan ikke sendes."))
     prefix = f"issuer-agreement:{agr.id}:"
     sent_before = sess.scalar(select(func.count()).select_from(OutboxMessage)
-                              .where(OutboxMessage.idempotency_key.like(prefix + "%"))) or 0
+                              .where(or_(OutboxMessage.idempotency_key.like(prefix + "%"),  # keys before installation ids
+                                         OutboxMessage.idempotency_key.like("%:" + prefix + "%")))) or 0
     n = sent_before + 1
     token = make_token(Purpose.APPROVER, {"ia": agr.id})
     issuer = agr.issuer
