@@ -11,6 +11,7 @@ from portal.core.auth.throttle import LoginFailure
 from portal.core.db import Base
 from portal.core.events import Event
 from portal.core.outbox import OutboxMessage
+from portal.core.outbox.models import Installation
 from portal.core.tokens import UsedToken
 from portal.delivery.models import MailboxMessage, NettbankDocument, PrintJob
 from portal.integrations.models import (
@@ -29,7 +30,7 @@ __all__ = [
     "ApiCredential", "Base", "ConsentReceipt", "ConsentRequest", "Consumer", "ConsumerAddress", "Contact",
     "EFakturaAgreement", "GeneralConsent", "GeneralConsentReceipt", "IdempotencyKey", "InvoiceSource",
     "IssuerBlock", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint",
-    "Event", "Invoice", "InvoiceLine", "Issuer", "LoginFailure", "IssuerAgreement", "IssuerUser",
+    "Event", "Installation", "Invoice", "InvoiceLine", "Issuer", "LoginFailure", "IssuerAgreement", "IssuerUser",
     "MailboxMessage", "NettbankDocument", "OutboxMessage", "PrintJob", "SupportAudit",
     "SupportUser", "UsedToken",
 ]

@@ -29,8 +29,8 @@ FLASK = str(Path(sys.executable).with_name("flask"))
 @pytest.fixture
 def postgres_only(is_postgres):
     if not is_postgres:
-        if TEST_PG:
-            pytest.fail("PostgreSQL was asked for but the test database is not PostgreSQL")
+        if TEST_PG or os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail("PostgreSQL was asked for (PORTAL_TEST_DATABASE_URL or CI) but the test database is not")
         pytest.skip("needs PostgreSQL (set PORTAL_TEST_DATABASE_URL)")
 
 

@@ -71,8 +71,10 @@ def test_gateway_receives_the_sms_with_reference(sms_app, gateway):
     assert run_once().done == 1
     [req] = gateway.requests
     assert req["auth"] == "Bearer tok-123"
+    key = sms_row().idempotency_key
+    assert key.endswith(":test:sms:1") and len(key) == len("test:sms:1") + 33  # the installation's id first
     assert req["json"] == {"to": "+4791234567", "from": "Testfirma", "text": "Hei fra oss",
-                           "reference": "test:sms:1"}
+                           "reference": key}
     assert db.session.scalar(select(MailboxMessage.id)) is None
 
 

@@ -58,7 +58,9 @@ def test_invoice_email_arrives_with_pdf(smtp_app, smtp_server):
     assert inv.number in msg["Subject"] and "Fjordkraft Test AS" in msg["Subject"]
     row = email_row()
     assert msg["Message-ID"] == message_id(row.idempotency_key)
-    assert msg["Message-ID"].startswith("<outbox-") and msg["Message-ID"].endswith("@efaktura.local>")
+    # The configured PORTAL_BASE_URL's host, and the installation's id in the key.
+    assert msg["Message-ID"].startswith("<outbox-") and msg["Message-ID"].endswith("@localhost>")
+    assert row.idempotency_key.split(":")[0] in msg["Message-ID"]
     text = text_of(msg)
     assert inv.kid in text and "623,75" in text and "PDF" in text
     assert inv.due_date.strftime("%d.%m.%Y") in text

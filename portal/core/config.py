@@ -106,6 +106,13 @@ DEFAULTS: dict[str, tuple[object, object]] = {
     "TRUSTED_PROXIES": (0, int),
     # Log lines as JSON objects (default: in production) or as plain text.
     "LOG_JSON": (None, _bool),
+    # How many rows one claim takes, and how many sends run at once in one worker process:
+    # in all, and per channel (a slow mail server then holds e-mail slots, not SMS or nettbank).
+    "WORKER_BATCH_SIZE": (100, int),
+    "WORKER_CONCURRENCY": (16, int),
+    "WORKER_EMAIL_CONCURRENCY": (4, int),
+    "WORKER_SMS_CONCURRENCY": (16, int),
+    "WORKER_LOCAL_CONCURRENCY": (1, int),  # in-database effects, one at a time, in order
     # Development conveniences (mailbox page, BankID quick-pick).
     "DEV_TOOLS": (None, _bool),
     "API_RATE_LIMIT": (120, int),  # API requests per credential per minute (per process)

@@ -9,26 +9,31 @@ not (the row is given up with the reason).
 from __future__ import annotations
 
 import datetime as dt
+import email.policy
+import ipaddress
 import re
 import smtplib
 import ssl
+import threading
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import parseaddr
 from typing import Protocol
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import requests
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from portal.core import db
 from portal.core.identifiers import is_valid_mobile
 from portal.core.labels import N_
 from portal.delivery.models import MailboxMessage, NettbankDocument, PrintJob
 
 OSLO = ZoneInfo("Europe/Oslo")
-MESSAGE_ID_DOMAIN = "efaktura.local"
 
 
 class DeliveryError(Exception):
@@ -47,11 +52,22 @@ class PermanentError(DeliveryError):
     """Trying again will not help until someone fixes the cause."""
 
 
+def message_id_domain() -> str:
+    """The right-hand side of our Message-IDs: the host of the configured PORTAL_BASE_URL."""
+    host = urlsplit(_settings()["BASE_URL"]).hostname or "localhost"
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return host.lower()
+    return f"[{host}]"
+
+
 def message_id(key: str) -> str:
     """The e-mail Message-ID for one outbox effect: the same key always gives the same id, so a
-    receiving system that deduplicates on it never shows a retried message twice."""
+    receiving system that deduplicates on it never shows a retried message twice. The key
+    starts with the installation's id, so ids never repeat across installations."""
     safe = re.sub(r"[^A-Za-z0-9.\-_]", ".", key).strip(".") or "x"
-    return f"<outbox-{safe}@{MESSAGE_ID_DOMAIN}>"
+    return f"<outbox-{safe}@{message_id_domain()}>"
 
 
 # --- e-mail ------------------------------------------------------------------------------
@@ -73,16 +89,22 @@ class Mail:
 
 
 class EmailChannel(Protocol):
-    def send(self, sess: Session, mail: Mail, key: str) -> str:
-        """Send one e-mail; ``key`` is the idempotency key. Returns the Message-ID."""
+    def send(self, mail: Mail, key: str) -> str:
+        """Send one e-mail; ``key`` is the idempotency key. Returns the Message-ID. Called with
+        no database transaction open."""
 
 
 def _settings() -> dict:
     return current_app.config["PORTAL"]
 
 
+# Long header lines are kept whole (up to the 998 characters RFC 5322 allows), so a long
+# Message-ID is never folded onto a line of its own.
+MAIL_POLICY = email.policy.default.clone(max_line_length=998)
+
+
 def build_message(mail: Mail, key: str, sender: str) -> EmailMessage:
-    msg = EmailMessage()
+    msg = EmailMessage(policy=MAIL_POLICY)
     msg["From"] = sender
     msg["To"] = mail.to
     msg["Subject"] = mail.subject
@@ -97,17 +119,28 @@ def build_message(mail: Mail, key: str, sender: str) -> EmailMessage:
     return msg
 
 
+def _keep_in_mailbox(key: str, **fields) -> None:
+    """Store one message in the development mailbox in a short transaction of its own (a sink
+    that deduplicates on the key, like a real one)."""
+    with Session(db.get_engine()) as sess:
+        if sess.scalar(select(MailboxMessage.id).where(MailboxMessage.idempotency_key == key)) is not None:
+            return
+        sess.add(MailboxMessage(idempotency_key=key, **fields))
+        try:
+            sess.commit()
+        except IntegrityError:  # kept at the same moment by another attempt
+            sess.rollback()
+
+
 class MailboxEmail:
     """Embedded default: the e-mail is kept for the development mailbox page."""
 
-    def send(self, sess: Session, mail: Mail, key: str) -> str:
-        if sess.scalar(select(MailboxMessage.id).where(MailboxMessage.idempotency_key == key)) is None:
-            first = mail.attachments[0] if mail.attachments else None
-            sess.add(MailboxMessage(
-                channel="email", idempotency_key=key, recipient=mail.to, sender=_settings()["MAIL_FROM"],
-                subject=mail.subject[:300], body_text=mail.text, body_html=mail.html,
-                attachment_name=first.filename if first else None, attachment=first.content if first else None))
-            sess.flush()
+    def send(self, mail: Mail, key: str) -> str:
+        first = mail.attachments[0] if mail.attachments else None
+        _keep_in_mailbox(key, channel="email", recipient=mail.to, sender=_settings()["MAIL_FROM"],
+                         subject=mail.subject[:300], body_text=mail.text, body_html=mail.html,
+                         attachment_name=first.filename if first else None,
+                         attachment=first.content if first else None)
         return message_id(key)
 
 
@@ -120,7 +153,7 @@ def _smtp_reason(code: int, text: bytes | str) -> str:
 class SmtpEmail:
     """Real e-mail through an SMTP server (settings SMTP_*)."""
 
-    def send(self, sess: Session, mail: Mail, key: str) -> str:
+    def send(self, mail: Mail, key: str) -> str:
         cfg = _settings()
         msg = build_message(mail, key, cfg["MAIL_FROM"])
         host, port, timeout = cfg["SMTP_HOST"], int(cfg["SMTP_PORT"]), float(cfg["SMTP_TIMEOUT"])
@@ -159,18 +192,28 @@ def email_channel() -> EmailChannel:
 # --- SMS ---------------------------------------------------------------------------------
 
 class SmsChannel(Protocol):
-    def send(self, sess: Session, to: str, text: str, key: str) -> None:
-        """Send one SMS to a +47 mobile; ``key`` is the idempotency key (the gateway's reference)."""
+    def send(self, to: str, text: str, key: str) -> None:
+        """Send one SMS to a +47 mobile; ``key`` is the idempotency key (the gateway's reference).
+        Called with no database transaction open."""
 
 
 class MailboxSms:
     """Embedded default: the SMS is kept for the development mailbox page."""
 
-    def send(self, sess: Session, to: str, text: str, key: str) -> None:
-        if sess.scalar(select(MailboxMessage.id).where(MailboxMessage.idempotency_key == key)) is None:
-            sess.add(MailboxMessage(channel="sms", idempotency_key=key, recipient=to,
-                                    sender=_settings()["SMS_SENDER"], subject="", body_text=text))
-            sess.flush()
+    def send(self, to: str, text: str, key: str) -> None:
+        _keep_in_mailbox(key, channel="sms", recipient=to, sender=_settings()["SMS_SENDER"],
+                         subject="", body_text=text)
+
+
+_http = threading.local()
+
+
+def _http_session() -> requests.Session:
+    """One HTTP session per thread, so connections to the gateway are kept and reused."""
+    sess = getattr(_http, "session", None)
+    if sess is None:
+        sess = _http.session = requests.Session()
+    return sess
 
 
 class HttpSmsGateway:
@@ -179,11 +222,11 @@ class HttpSmsGateway:
     def __init__(self, url: str, token: str, sender: str, timeout: float = 10.0):
         self.url, self.token, self.sender, self.timeout = url, token, sender, timeout
 
-    def send(self, sess: Session, to: str, text: str, key: str) -> None:
+    def send(self, to: str, text: str, key: str) -> None:
         headers = {"Authorization": f"Bearer {self.token}", "Idempotency-Key": key}
         body = {"to": to, "from": self.sender, "text": text, "reference": key}
         try:
-            resp = requests.post(self.url, json=body, headers=headers, timeout=self.timeout)
+            resp = _http_session().post(self.url, json=body, headers=headers, timeout=self.timeout)
         except requests.RequestException as exc:
             raise TransientError(f"SMS gateway unreachable: {exc.__class__.__name__}") from None
         if 200 <= resp.status_code < 300:

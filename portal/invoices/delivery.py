@@ -5,6 +5,8 @@ and the agreement signals release held invoices in the transaction of the consum
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import render_template
 from flask_babel import force_locale
 from sqlalchemy.orm import Session
@@ -45,15 +47,34 @@ def render_invoice_mail(inv: Invoice) -> Mail:
                 attachments=[Attachment(f"faktura-{inv.number}.pdf", pdf)])
 
 
-def send_invoice_email(sess: Session, row: OutboxMessage) -> None:
+@dataclass(frozen=True)
+class InvoiceMailJob:
+    invoice_id: int
+    mail: Mail
+    key: str
+
+
+def prepare_invoice_email(sess: Session, row: OutboxMessage) -> InvoiceMailJob | None:
+    """Read the invoice and build its e-mail (PDF included); None when it no longer waits."""
     inv = invoice_for(sess, row, Channel.EMAIL)
     if inv is None:
-        return
+        return None
     if not inv.contact.email:
         raise PermanentError(N_("Kontakten har ingen e-postadresse; fakturaen kan ikke sendes på e-post."))
-    mail = render_invoice_mail(inv)
-    mid = channels.email_channel().send(sess, mail, row.idempotency_key)
-    invoices.mark_delivered(sess, inv, detail={"channel": "email", "to": mail.to, "message_id": mid})
+    return InvoiceMailJob(inv.id, render_invoice_mail(inv), row.idempotency_key)
+
+
+def send_invoice_email(job: InvoiceMailJob) -> str:
+    """The SMTP call: no database transaction is open while it runs."""
+    return channels.email_channel().send(job.mail, job.key)
+
+
+def record_invoice_email(sess: Session, row: OutboxMessage, job: InvoiceMailJob, message_id: str) -> None:
+    """The e-mail went out: the invoice is delivered (once; a repeat finds it delivered already)."""
+    inv = invoice_for(sess, row, Channel.EMAIL)
+    if inv is not None:
+        invoices.mark_delivered(sess, inv, detail={"channel": "email", "to": job.mail.to,
+                                                   "message_id": message_id})
 
 
 def deliver_to_nettbank(sess: Session, row: OutboxMessage) -> None:
@@ -145,7 +166,8 @@ def _on_general_consent_changed(consumer, *, sess: Session, actor: Actor, **_ext
 
 
 def register_handlers() -> None:
-    outbox.register(OutboxKind.INVOICE_EMAIL, send_invoice_email, on_dead=_failed(Channel.EMAIL))
+    outbox.register(OutboxKind.INVOICE_EMAIL, prepare=prepare_invoice_email, send=send_invoice_email,
+                    record=record_invoice_email, on_dead=_failed(Channel.EMAIL), channel="email")
     outbox.register(OutboxKind.NETTBANK, deliver_to_nettbank, on_dead=_failed(Channel.NETTBANK))
     outbox.register(OutboxKind.POST, queue_for_post, on_dead=_failed(Channel.POST))
     outbox.register(OutboxKind.CONSENT_DEADLINE, consent_deadline)

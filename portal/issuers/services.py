@@ -13,10 +13,10 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import escape
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.core import events
+from portal.core import events, outbox
 from portal.core.auth import hash_password, verify_password
 from portal.core.db import utcnow
 from portal.core.events import Actor
@@ -154,8 +154,7 @@ def _send_account_exists(sess: Session, email: str, duplicate: str) -> None:
 def send_verification_link(sess: Session, user: IssuerUser) -> OutboxMessage:
     """An e-mail with a signed, single-use link that confirms the address."""
     prefix = f"email-verify:{user.id}:"
-    n = (sess.scalar(select(func.count()).select_from(OutboxMessage)
-                     .where(OutboxMessage.idempotency_key.like(prefix + "%"))) or 0) + 1
+    n = outbox.count_caused(sess, prefix) + 1
     token = make_token(Purpose.EMAIL, {"u": user.id, "e": user.email})
     url = current_app.config["PORTAL"]["BASE_URL"] + VERIFY_PATH + token
     hours = int(current_app.config["PORTAL"]["EMAIL_LINK_MAX_AGE"]) // 3600
@@ -267,9 +266,7 @@ def send_approver_link(sess: Session, agr: IssuerAgreement, actor: Actor, previe
     if agr.state is not IssuerAgreementState.PENDING:
         raise ActivationError(_l("Utstederavtalen venter ikke på godkjenning, så lenken kan ikke sendes."))
     prefix = f"issuer-agreement:{agr.id}:"
-    sent_before = sess.scalar(select(func.count()).select_from(OutboxMessage)
-                              .where(OutboxMessage.idempotency_key.like(prefix + "%"))) or 0
-    n = sent_before + 1
+    n = outbox.count_caused(sess, prefix) + 1
     token = make_token(Purpose.APPROVER, {"ia": agr.id})
     issuer = agr.issuer
     max_days = int(current_app.config["PORTAL"]["APPROVER_LINK_MAX_AGE"]) // 86400

@@ -8,21 +8,23 @@ through :func:`move`, which applies the pure table in :mod:`portal.core.outbox.s
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal.core.db import utcnow
-from portal.core.outbox.models import OutboxKind, OutboxMessage
+from portal.core.outbox.models import Installation, OutboxKind, OutboxMessage
 from portal.core.outbox.states import OutboxAction, OutboxStatus, next_state
 
 __all__ = [
     "Handler", "OutboxAction", "OutboxKind", "OutboxMessage", "OutboxStatus", "cancel_pending",
-    "enqueue", "handler_for", "move", "pending_for_invoice", "register",
+    "enqueue", "handler_for", "installation_id", "move", "pending_for_invoice", "register",
 ]
 
 
@@ -32,21 +34,46 @@ __all__ = [
 class Handler:
     """What the worker calls for one kind of row.
 
-    ``perform(sess, row)`` does the effect (raising the delivery errors of
-    ``portal.delivery.channels`` on failure); ``on_dead(sess, row, reason)``, when given, runs in
-    the same transaction that gives the row up (an invoice delivery then shows *failed*)."""
+    Either ``perform(sess, row)``: an effect that stays inside the database (the development
+    mailbox, the simulated nettbank, the print queue, a deadline); it runs in the short
+    transaction that also marks the row done.
 
-    perform: Callable[[Session, OutboxMessage], None]
-    on_dead: Callable[[Session, OutboxMessage, str], None] | None = None
+    Or three steps for an effect that leaves the database (SMTP, an SMS gateway):
+    ``prepare(sess, row)`` reads what it needs and builds the message (its transaction is
+    closed before the next step; returning None means there is nothing to send any more);
+    ``send(job)`` makes the outside call with no transaction open and returns a result;
+    ``record(sess, row, job, result)``, when given, makes the domain change (an invoice
+    delivered) in the short transaction that marks the row done. ``record`` must be safe to
+    run again: after a database blip only the bookkeeping is repeated, never the send.
+
+    ``channel`` names the concurrency limit the sends share (settings
+    ``WORKER_<CHANNEL>_CONCURRENCY``). ``on_dead(sess, row, reason)``, when given, runs in the
+    transaction that gives the row up (an invoice delivery then shows *failed*).
+    Handlers raise the delivery errors of ``portal.delivery.channels`` on failure."""
+
+    perform: Callable[[Session, Any], None] | None = None
+    on_dead: Callable[[Session, Any, str], None] | None = None
+    prepare: Callable[[Session, Any], Any] | None = None
+    send: Callable[[Any], Any] | None = None
+    record: Callable[[Session, Any, Any, Any], None] | None = None
+    channel: str = "local"
 
 
 _HANDLERS: dict[OutboxKind, Handler] = {}
 
 
-def register(kind: OutboxKind, perform: Callable[[Session, OutboxMessage], None], *,
-             on_dead: Callable[[Session, OutboxMessage, str], None] | None = None) -> None:
-    """Say which function performs rows of ``kind``. Registering again replaces the handler."""
-    _HANDLERS[kind] = Handler(perform, on_dead)
+def register(kind: OutboxKind, perform: Callable[[Session, Any], None] | None = None, *,
+             on_dead: Callable[[Session, Any, str], None] | None = None,
+             prepare: Callable[[Session, Any], Any] | None = None,
+             send: Callable[[Any], Any] | None = None,
+             record: Callable[[Session, Any, Any, Any], None] | None = None,
+             channel: str = "local") -> None:
+    """Say which function performs rows of ``kind`` (``perform``), or which three steps do
+    (``prepare``, ``send``, ``record``). Registering again replaces the handler."""
+    if (perform is None) == (send is None):
+        raise ValueError("give either perform or prepare/send")
+    _HANDLERS[kind] = Handler(perform=perform, on_dead=on_dead, prepare=prepare, send=send,
+                              record=record, channel=channel)
 
 
 class NoHandler(LookupError):
@@ -64,6 +91,33 @@ def missing_handlers() -> list[OutboxKind]:
     return [kind for kind in OutboxKind if kind not in _HANDLERS]
 
 
+# --- the installation's id ---------------------------------------------------------------
+
+_INSTALLATION: dict[str, str] = {}
+
+
+def installation_id(sess: Session) -> str:
+    """This installation's id (32 hex digits), made once per database. It starts every new
+    idempotency key, so keys (and the Message-IDs built from them) never repeat in another
+    installation or after the database is made anew."""
+    bind = sess.get_bind()
+    cache_key = f"{bind.url!r}:{id(bind)}"
+    found = _INSTALLATION.get(cache_key)
+    if found is not None:
+        return found
+    value = sess.scalar(select(Installation.uuid).where(Installation.id == 1))
+    if value is None:
+        candidate = uuid.uuid4().hex
+        try:
+            with sess.begin_nested():
+                sess.add(Installation(id=1, uuid=candidate))
+        except IntegrityError:  # made at the same moment elsewhere
+            pass
+        value = sess.scalar(select(Installation.uuid).where(Installation.id == 1)) or candidate
+    _INSTALLATION[cache_key] = value
+    return value
+
+
 # --- writing rows ------------------------------------------------------------------------
 
 def enqueue(
@@ -78,11 +132,12 @@ def enqueue(
     consent_request_id: int | None = None,
     available_at: dt.datetime | None = None,
 ) -> OutboxMessage:
-    """Add one effect. ``key`` is its idempotency key: a second row with the same key is refused
-    by the database, so one cause never produces two effects."""
+    """Add one effect. ``key`` names its cause; the row's idempotency key is the installation's
+    id and ``key``: a second row with the same key is refused by the database, so one cause never
+    produces two effects, and no two installations ever share a key."""
     msg = OutboxMessage(
         kind=kind,
-        idempotency_key=key,
+        idempotency_key=f"{installation_id(sess)}:{key}",
         payload=payload,
         issuer_id=issuer_id,
         contact_id=contact_id,
@@ -142,3 +197,11 @@ def cancel_pending(sess: Session, kind: OutboxKind, *, invoice_id: int | None = 
 def pending_for_invoice(sess: Session, invoice_id: int) -> list[OutboxMessage]:
     return list(sess.scalars(select(OutboxMessage).where(
         OutboxMessage.invoice_id == invoice_id, OutboxMessage.status == OutboxStatus.PENDING)))
+
+
+def count_caused(sess: Session, cause_prefix: str) -> int:
+    """How many rows were written for causes starting with ``cause_prefix`` (e.g. every sending
+    of one approver link), whether their keys carry the installation id or are older than it."""
+    return sess.scalar(select(func.count()).select_from(OutboxMessage).where(or_(
+        OutboxMessage.idempotency_key.like(cause_prefix + "%"),
+        OutboxMessage.idempotency_key.like("%:" + cause_prefix + "%")))) or 0

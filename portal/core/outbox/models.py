@@ -42,6 +42,7 @@ class OutboxMessage(Base):
     max_attempts: Mapped[int] = mapped_column(default=6)
     available_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     locked_until: Mapped[dt.datetime | None]
+    locked_at: Mapped[dt.datetime | None]  # when the current (or last) lease was taken
     locked_by: Mapped[str | None] = mapped_column(String(100))
     last_error: Mapped[str | None] = mapped_column(String(1000))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -51,3 +52,13 @@ class OutboxMessage(Base):
         Index("ix_outbox_due", "status", "available_at", "id"),
         Index("ix_outbox_issuer_status", "issuer_id", "status"),
     )
+
+
+class Installation(Base):
+    """One row: this installation's id, so idempotency keys never repeat across databases."""
+
+    __tablename__ = "installation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
