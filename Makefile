@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FLASK := $(BIN)/flask --app wsgi
+# The suite runs in this many processes (pytest-xdist); 1 runs it in one.
+TEST_WORKERS ?= 2
 
 .PHONY: run dev test test-postgres test-browser install translations messages lint lock audit clean
 
@@ -39,14 +41,14 @@ dev: install
 	$(FLASK) run --debug --host 127.0.0.1 --port $${PORTAL_PORT:-5000}
 
 test: install
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 test-postgres: install
 	PORTAL_TEST_DATABASE_URL=$${PORTAL_TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres} \
-		$(BIN)/python -m pytest -q -m "not browser" $(PYTEST_ARGS)
+		$(BIN)/python -m pytest -q -n $(TEST_WORKERS) -m "not browser" $(PYTEST_ARGS)
 
 test-browser: install
-	$(BIN)/python -m pytest -q -m browser $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) -m browser $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check portal simulators tests bench scripts gunicorn.conf.py
