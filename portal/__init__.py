@@ -36,6 +36,7 @@ BLUEPRINTS = [
     "portal.areas.nettbank.views:bp",
     "portal.areas.support.views:bp",
     "portal.areas.dev.views:bp",
+    "portal.areas.dev.webhooks:bp",
     "portal.areas.issuer.integrations:bp",
     "portal.areas.api.views:bp",
 ]

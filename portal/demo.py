@@ -19,7 +19,7 @@ from portal.core import db, events
 from portal.core.auth import hash_password
 from portal.core.db import utcnow
 from portal.core.identifiers import kid_mod10, mask_national_id
-from portal.integrations import credentials
+from portal.integrations import credentials, webhooks
 from portal.invoices import services as invoices
 from portal.issuers.models import Issuer, IssuerAgreement, IssuerUser
 from portal.issuers.states import IssuerAgreementState
@@ -141,6 +141,11 @@ def demo_api_key() -> str | None:
     key = f"{credentials.KEY_PREFIX}demodemo_{secret[:40]}"
     credentials.ensure_known_key(sess, issuer.id, "Demo: regnskapssystem", key, ["read", "write"],
                                  events.Actor("system", None, "demo data"))
+    receiver = current_app.config["PORTAL"]["BASE_URL"] + "/dev/webhook-mottak"
+    if current_app.config["PORTAL"]["DEV_TOOLS"] and not any(e.url == receiver for e in webhooks.endpoints_for(sess, issuer.id)):
+        # every event of the demo issuer also arrives, signed, in the development mailbox
+        webhooks.add_endpoint(sess, issuer.id, receiver, list(webhooks.EVENT_TYPES),
+                              events.Actor("system", None, "demo data"))
     sess.commit()
     return key
 

@@ -40,6 +40,7 @@ EVENT_TYPES = {
     "consent.stopped": _l("eFaktura-avtale stoppet av kunden"),
     "invoice.delivered": _l("Faktura levert (med kanal)"),
     "invoice.failed": _l("Levering av faktura feilet"),
+    "invoice.paid": _l("Faktura betalt i nettbanken"),
     "issuer_agreement.approved": _l("Utstederavtalen godkjent"),
 }
 MAX_ENDPOINTS = 10
@@ -243,6 +244,11 @@ def _on_failed(inv, *, sess: Session, reason: str = "", **_extra) -> None:
     emit(sess, inv.issuer_id, "invoice.failed", dict(_invoice_data(inv), reason=reason[:300]))
 
 
+def _on_paid(inv, *, sess: Session, paid_at: dt.datetime | None = None, **_extra) -> None:
+    emit(sess, inv.issuer_id, "invoice.paid",
+         dict(_invoice_data(inv), paid_at=paid_at.isoformat() if paid_at else None))
+
+
 def _on_issuer_activated(issuer, *, sess: Session, **_extra) -> None:
     emit(sess, issuer.id, "issuer_agreement.approved", {"issuer_id": issuer.id, "org_number": issuer.org_number})
 
@@ -261,4 +267,5 @@ def register_handlers() -> None:
     agreement_signals.agreement_stopped.connect(_RECEIVERS["stopped"])
     invoice_signals.invoice_delivered.connect(_on_delivered)
     invoice_signals.invoice_failed.connect(_on_failed)
+    invoice_signals.invoice_paid.connect(_on_paid)
     issuer_signals.issuer_activated.connect(_on_issuer_activated)

@@ -9,6 +9,7 @@ from portal.core import events, pagination
 from portal.core.db import utcnow
 from portal.core.events import Actor
 from portal.delivery.models import NettbankDocument
+from portal.invoices import signals
 from portal.invoices.models import Invoice
 from portal.issuers.models import Issuer
 
@@ -42,6 +43,7 @@ def mark_paid(sess: Session, consumer: Consumer, document_id: int) -> NettbankDo
     events.record(sess, Actor("consumer", consumer.id, consumer.name or ""), "invoice", inv.id,
                   "paid_in_nettbank", issuer_id=inv.issuer_id, contact_id=inv.contact_id, invoice_id=inv.id,
                   data={"nettbank_document_id": doc.id})
+    signals.invoice_paid.send(inv, sess=sess, paid_at=doc.paid_at)
     sess.flush()
     return doc
 

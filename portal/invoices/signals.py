@@ -11,3 +11,5 @@ _signals = Namespace()
 invoice_delivered = _signals.signal("invoice-delivered")
 # The channel gave the invoice up; support can retry.
 invoice_failed = _signals.signal("invoice-failed")
+# The consumer paid the eFaktura in the nettbank.
+invoice_paid = _signals.signal("invoice-paid")
