@@ -78,6 +78,15 @@ def is_postgres(database_url) -> bool:
     return database_url.startswith("postgresql")
 
 
+@pytest.fixture
+def postgres_only(is_postgres):
+    """For tests that need PostgreSQL (row locks, several worker processes). On the SQLite pass they
+    skip with the reason; the PostgreSQL pass (`make test-postgres`, which CI runs) runs them, and
+    there a database that is not PostgreSQL ends the run (see ``database_url``)."""
+    if not is_postgres:
+        pytest.skip("needs PostgreSQL: runs in the PostgreSQL pass (make test-postgres)")
+
+
 def _empty_all_tables(eng) -> None:
     from portal.models import Base
 

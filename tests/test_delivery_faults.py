@@ -36,12 +36,6 @@ APP_NAME = "efaktura-fault-worker"
 pytestmark = pytest.mark.postgres
 
 
-@pytest.fixture
-def postgres_only(is_postgres):
-    if not is_postgres:
-        if TEST_PG or os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-            pytest.fail("PostgreSQL was asked for (PORTAL_TEST_DATABASE_URL or CI) but the test database is not")
-        pytest.skip("needs PostgreSQL (set PORTAL_TEST_DATABASE_URL)")
 
 
 class Workers:

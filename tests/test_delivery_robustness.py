@@ -20,19 +20,13 @@ from portal.core.outbox import OutboxKind, OutboxMessage, OutboxStatus
 from portal.delivery.models import MailboxMessage, NettbankDocument
 from portal.invoices.models import Invoice
 from portal.invoices.states import InvoiceState
-from tests.conftest import TEST_PG, TEST_SETTINGS
+from tests.conftest import TEST_SETTINGS
 from tests.factories import make_contact, make_invoice, make_issuer
 
 ROOT = Path(__file__).resolve().parent.parent
 FLASK = str(Path(sys.executable).with_name("flask"))
 
 
-@pytest.fixture
-def postgres_only(is_postgres):
-    if not is_postgres:
-        if TEST_PG or os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-            pytest.fail("PostgreSQL was asked for (PORTAL_TEST_DATABASE_URL or CI) but the test database is not")
-        pytest.skip("needs PostgreSQL (set PORTAL_TEST_DATABASE_URL)")
 
 
 @pytest.fixture
