@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from portal import cli
-from portal.core import auth, db, formatting, logs, outbox, redact
+from portal.core import auth, db, formatting, logs, outbox, redact, sessions
 from portal.core.config import flask_settings, instance_path, load_config
 from portal.issuers.models import IssuerUser
 from portal.support.models import SupportUser
@@ -113,6 +113,11 @@ def create_app(config: dict | None = None) -> Flask:
         "issuer": lambda user_id: db.session.get(IssuerUser, user_id),
         "support": lambda user_id: db.session.get(SupportUser, user_id),
     })
+    sessions.password_hashes.update({
+        "issuer": lambda user_id: getattr(db.session.get(IssuerUser, user_id), "password_hash", None),
+        "support": lambda user_id: getattr(db.session.get(SupportUser, user_id), "password_hash", None),
+    })
+    sessions.init_app(app)
     formatting.init_app(app)
     db.init_request_transactions(app)
 

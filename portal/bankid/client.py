@@ -56,7 +56,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from portal.agreements.models import Consumer
 from portal.agreements.services import upsert_consumer
-from portal.core import db, redact
+from portal.core import db, redact, sessions
 from portal.core.auth import rotate_session
 from portal.core.auth import safe_next as auth_safe_next
 from portal.core.identifiers import InvalidIdentifier, national_id_birth_date
@@ -205,7 +205,10 @@ def consumer_login_required(view):
 
 
 def logout_consumer() -> None:
-    """Forget the consumer in this session (other session data stays)."""
+    """Forget the consumer in this session (other session data stays); the server-side session
+    ends, so a copy of the cookie no longer logs anyone in."""
+    if session.get("consumer_id") is not None:
+        sessions.end()
     for key in SESSION_KEYS:
         session.pop(key, None)
     g.pop("bankid_consumer", None)
@@ -220,8 +223,8 @@ def safe_next(value: str | None) -> str:
 
 
 def _failed(failure: LoginFailed, next_url: str = "/"):
-    """A clear page in the person's language; no consumer session is left behind."""
-    logout_consumer()
+    """A clear page in the person's language. A failed callback never logs in; nor does it log
+    out a person already logged in (a forged callback request must not end their session)."""
     log.warning("BankID login failed: %s %s", failure.reason, failure.detail)
     reason = failure.reason
     if reason in _VERIFICATION_REASONS:
@@ -254,8 +257,31 @@ def login():
         return _failed(failure, next_url)
     except (requests.RequestException, OAuthError, RuntimeError, ValueError) as exc:
         return _failed(LoginFailed("unavailable", type(exc).__name__), next_url)
+    _forget_older_attempts()
     client.save_authorize_data(redirect_uri=redirect_uri, next=next_url, **authorization)
     return redirect(authorization["url"])
+
+
+# Unfinished log-ins kept in the cookie (each ~200 bytes): a person with a few tabs open can
+# finish any of them; older ones are forgotten, so the cookie never outgrows the browser's 4 KB.
+MAX_PENDING_LOGINS = 3
+_STATE_PREFIX = f"_state_{OAUTH_NAME}_"
+
+
+def _forget_older_attempts() -> None:
+    """Before a new log-in starts: keep only the newest ``MAX_PENDING_LOGINS - 1`` others."""
+    pending = [k for k in session if k.startswith(_STATE_PREFIX)]
+    if len(pending) < MAX_PENDING_LOGINS:
+        return
+
+    def expires(key):
+        value = session.get(key)
+        exp = value.get("exp") if isinstance(value, dict) else None
+        return exp if isinstance(exp, (int, float)) else 0
+
+    pending.sort(key=expires)
+    for key in pending[: len(pending) - (MAX_PENDING_LOGINS - 1)]:
+        session.pop(key, None)
 
 
 @bp.get("/callback")
@@ -276,6 +302,7 @@ def callback():
         log.exception("BankID callback failed unexpectedly: %s", type(exc).__name__)
         return _failed(LoginFailed("unexpected", type(exc).__name__), next_url)
     rotate_session()  # a fresh session for the logged-in person
+    sessions.start("consumer", claims["consumer_id"])
     session["consumer_id"] = claims["consumer_id"]
     session["consumer_acr"] = claims["acr"]
     session["consumer_auth_time"] = claims.get("auth_time")

@@ -90,7 +90,13 @@ DEFAULTS: dict[str, tuple[object, object]] = {
     "CONSENT_LINK_MAX_AGE": (30 * 24 * 3600, int),
     "APPROVER_LINK_MAX_AGE": (7 * 24 * 3600, int),
     "EMAIL_LINK_MAX_AGE": (2 * 24 * 3600, int),
+    # Log-in sessions per realm: minutes without a request, and minutes at most in all.
+    "ISSUER_IDLE_MINUTES": (60, int),
+    "ISSUER_SESSION_MINUTES": (8 * 60, int),
     "SUPPORT_IDLE_MINUTES": (30, int),
+    "SUPPORT_SESSION_MINUTES": (8 * 60, int),
+    "CONSUMER_IDLE_MINUTES": (15, int),
+    "CONSUMER_SESSION_MINUTES": (60, int),
     # Password hashing (werkzeug method string); scrypt unless a test run asks for a cheaper one.
     "PASSWORD_HASH_METHOD": ("scrypt", str),
     # Worker.
@@ -184,6 +190,10 @@ def load_config(overrides: dict | None = None) -> dict:
     for name in ("WEB_WORKERS", "WEB_THREADS", "WEB_TIMEOUT"):
         if int(cfg[name]) < 1:  # type: ignore[call-overload]
             raise ConfigError(f"PORTAL_{name} must be a positive number")
+    for realm in ("ISSUER", "SUPPORT", "CONSUMER"):
+        for name in (f"{realm}_IDLE_MINUTES", f"{realm}_SESSION_MINUTES"):
+            if int(cfg[name]) < 1:  # type: ignore[call-overload]
+                raise ConfigError(f"PORTAL_{name} must be a positive number of minutes")
     if int(cfg["TRUSTED_PROXIES"]) < 0:  # type: ignore[call-overload]
         raise ConfigError("PORTAL_TRUSTED_PROXIES must be 0 or more")
     if cfg["LOG_JSON"] is None:
