@@ -60,6 +60,7 @@ from portal.core import db, redact, sessions
 from portal.core.auth import rotate_session
 from portal.core.auth import safe_next as auth_safe_next
 from portal.core.identifiers import InvalidIdentifier, national_id_birth_date
+from portal.core.limits import limited
 
 log = logging.getLogger(__name__)
 
@@ -243,6 +244,7 @@ def _failed(failure: LoginFailed, next_url: str = "/"):
 
 
 @bp.get("/login")
+@limited("BANKID")
 def login():
     next_url = safe_next(request.args.get("next"))
     client = _client()
@@ -285,6 +287,7 @@ def _forget_older_attempts() -> None:
 
 
 @bp.get("/callback")
+@limited("BANKID")
 def callback():
     client = _client()
     state = request.args.get("state")

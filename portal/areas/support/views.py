@@ -15,6 +15,7 @@ from portal.core.auth import (
     start_staff_session,
     support_login_required,
 )
+from portal.core.limits import limited
 from portal.support import services
 
 bp = Blueprint("support", __name__, url_prefix="/kundestotte")
@@ -24,6 +25,7 @@ def _is_support_user() -> bool:
 
 
 @bp.route("/logg-inn", methods=["GET", "POST"])
+@limited("STAFF_LOGIN", methods=["POST"])
 def login():
     target = safe_next(request.args.get("next"), url_for("support.search"))
     if _is_support_user():
@@ -52,6 +54,7 @@ def logout():
 
 
 @bp.route("/", methods=["GET", "POST"])
+@limited("SUPPORT_SEARCH", methods=["POST"])
 @support_login_required
 def search():
     form = SearchForm()

@@ -122,13 +122,15 @@ class LoginRefused(Exception):
 
 
 def attempt_login(realm: str, authenticate, email: str, password: str):
-    """Check the password through ``authenticate(sess, email, password)``, with pauses after
-    repeated failures. Returns the user or raises LoginRefused. Failures are kept although the
+    """Check the password through ``authenticate(sess, email, password)``, with a growing delay
+    after repeated failures from the same address for the same account. Returns the user or raises LoginRefused. Failures are kept although the
     page answers with an error status, so that they count."""
     address = request.remote_addr or "unknown"
-    if throttle.is_paused(db.session, realm, email, address):
-        raise LoginRefused(_("For mange mislykkede forsøk på kort tid. Kontoen er satt på pause "
-                             "i et kvarter; prøv igjen etterpå."), status=429)
+    wait = throttle.wait_seconds(db.session, realm, email, address)
+    if wait:
+        raise LoginRefused(_("For mange mislykkede forsøk på kort tid fra denne enheten. Vent "
+                             "%(minutes)s minutt(er) og prøv igjen.", minutes=max(1, -(-wait // 60))),
+                           status=429)
     user = authenticate(db.session, email, password)
     if user is None:
         throttle.record_failure(db.session, realm, email, address)
