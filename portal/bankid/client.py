@@ -13,8 +13,9 @@ Helpers for other blueprints: :func:`current_consumer`, :func:`consumer_login_re
 Everything the provider says is checked the way OpenID Connect Core and the OAuth security
 BCP ask: the discovery ``issuer``; a fresh, single-use ``state``; ``nonce``; PKCE S256;
 ``iss`` on the callback (RFC 9207); the ID token's ``alg`` (allow-list), ``kid`` (in the
-JWKS), signature, ``iss``, ``aud``/``azp``, ``exp``/``iat`` (small leeway), ``acr`` (accepted
-set) and ``at_hash``; and that userinfo's ``sub`` equals the ID token's. Which claim carries
+JWKS; a token without one only when the JWKS has exactly one key for its ``alg``), signature,
+``iss``, ``aud``/``azp``, ``exp``/``iat`` (small leeway), ``acr`` (accepted set; an empty
+setting accepts any) and ``at_hash``; and that userinfo's ``sub`` equals the ID token's. Which claim carries
 the national identity number (``BANKID_NNIN_CLAIM``) and which ``acr`` values are accepted
 (``BANKID_ACCEPTED_ACR``) are settings, so a real BankID broker needs configuration only.
 
@@ -307,9 +308,9 @@ def callback():
     rotate_session()  # a fresh session for the logged-in person
     sessions.start("consumer", claims["consumer_id"])
     session["consumer_id"] = claims["consumer_id"]
-    session["consumer_acr"] = claims["acr"]
+    session["consumer_acr"] = claims.get("acr")
     session["consumer_auth_time"] = claims.get("auth_time")
-    log.info("BankID login: consumer %s, acr %s", claims["consumer_id"], claims["acr"])
+    log.info("BankID login: consumer %s, acr %s", claims["consumer_id"], claims.get("acr"))
     return redirect(next_url)
 
 
@@ -391,6 +392,21 @@ def _unverified_header(raw: str) -> dict:
     return header
 
 
+_KTY_BY_ALG_PREFIX = {"RS": "RSA", "PS": "RSA", "ES": "EC", "Ed": "OKP"}
+
+
+def _key_for(keys: KeySet, kid, alg: str):
+    """The one signing key the token names: by ``kid``; without one, only when the JWKS has
+    exactly one key usable with ``alg`` (OpenID Connect Core §10.1 makes ``kid`` optional then)."""
+    if kid:
+        found = [k for k in keys if k.kid == kid]
+        return found[0] if len(found) == 1 else None
+    kty = _KTY_BY_ALG_PREFIX.get(alg[:2])
+    usable = [k for k in keys
+              if k.key_type == kty and k.get("use", "sig") == "sig" and k.get("alg", alg) == alg]
+    return usable[0] if len(usable) == 1 else None
+
+
 def _verify_id_token(client, token: dict, nonce: str) -> dict:
     raw = token.get("id_token")
     if not isinstance(raw, str):
@@ -403,12 +419,14 @@ def _verify_id_token(client, token: dict, nonce: str) -> dict:
     kid = header.get("kid")
     try:
         keys = KeySet.import_key_set(client.fetch_jwk_set())
-        if not kid or kid not in {k.kid for k in keys}:
+        if _key_for(keys, kid, alg) is None:
             keys = KeySet.import_key_set(client.fetch_jwk_set(force=True))  # rotated?
     except (requests.RequestException, ValueError, JoseError) as exc:
         raise LoginFailed("unavailable", f"jwks: {type(exc).__name__}") from None
-    if not kid or kid not in {k.kid for k in keys}:
-        raise LoginFailed("kid", f"kid {kid!r} is not in the JWKS")
+    key = _key_for(keys, kid, alg)
+    if key is None:
+        raise LoginFailed("kid", f"kid {kid!r} does not pick one key of the JWKS")
+    keys = KeySet([key])
     try:
         claims = dict(jwt.decode(raw, keys, algorithms=algs).claims)
     except (JoseError, ValueError) as exc:
@@ -433,7 +451,7 @@ def _verify_id_token(client, token: dict, nonce: str) -> dict:
         raise LoginFailed("nonce", "nonce differs from the one sent")
     if not isinstance(claims.get("sub"), str) or not claims["sub"]:
         raise LoginFailed("sub", "no sub")
-    if claims.get("acr") not in _accepted_acr():
+    if _accepted_acr() and claims.get("acr") not in _accepted_acr():
         raise LoginFailed("acr", f"acr {claims.get('acr')!r} is not accepted")
     at_hash = claims.get("at_hash")
     if at_hash is not None:
