@@ -82,6 +82,15 @@ def _settings() -> dict:
 
 
 def build_message(mail: Mail, key: str, sender: str) -> EmailMessage:
+    """The e-mail to send. One that cannot be built (a header with a line break, say) will never
+    be buildable: a PermanentError, not a retry."""
+    try:
+        return _build_message(mail, key, sender)
+    except (ValueError, TypeError) as exc:
+        raise PermanentError(f"the e-mail cannot be built: {exc.__class__.__name__}: {exc}") from None
+
+
+def _build_message(mail: Mail, key: str, sender: str) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = mail.to
@@ -101,6 +110,7 @@ class MailboxEmail:
     """Embedded default: the e-mail is kept for the development mailbox page."""
 
     def send(self, sess: Session, mail: Mail, key: str) -> str:
+        build_message(mail, key, _settings()["MAIL_FROM"])  # refused here exactly as over SMTP
         if sess.scalar(select(MailboxMessage.id).where(MailboxMessage.idempotency_key == key)) is None:
             first = mail.attachments[0] if mail.attachments else None
             sess.add(MailboxMessage(
