@@ -76,7 +76,7 @@ def test_csv_cells_with_control_characters_are_row_errors(app, client, post_form
 
 def test_api_strings_with_control_characters_are_refused(app, client):
     issuer = api_issuer(app)
-    resp = client.post("/api/v1/contacts", json=dict(customer_number="9", kind="person", name="A\x00B"),
+    resp = client.post("/api/v1/contacts", json={"customer_number": "9", "kind": "person", "name": "A\x00B"},
                        headers=issuer.headers())
     assert resp.status_code == 422 and resp.json["errors"][0]["field"] == "name"
     body = invoice_body(issuer.contact_id, number="X\r\n1")
