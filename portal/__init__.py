@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from portal import cli
-from portal.core import auth, db, formatting, logs, outbox, redact
+from portal.core import auth, db, formatting, limits, logs, outbox, redact, sessions
 from portal.core.config import flask_settings, instance_path, load_config
 from portal.issuers.models import IssuerUser
 from portal.support.models import SupportUser
@@ -114,6 +114,12 @@ def create_app(config: dict | None = None) -> Flask:
         "issuer": lambda user_id: db.session.get(IssuerUser, user_id),
         "support": lambda user_id: db.session.get(SupportUser, user_id),
     })
+    sessions.password_hashes.update({
+        "issuer": lambda user_id: getattr(db.session.get(IssuerUser, user_id), "password_hash", None),
+        "support": lambda user_id: getattr(db.session.get(SupportUser, user_id), "password_hash", None),
+    })
+    sessions.init_app(app)
+    limits.init_app(app)
     formatting.init_app(app)
     db.init_request_transactions(app)
 
@@ -200,8 +206,16 @@ def _register_error_pages(app: Flask) -> None:
     def _csrf(_e):
         return render_template("errors/error.html", status=400, csrf=True), 400
 
-    for status in (400, 403, 404, 405, 413, 429):
+    for status in (400, 403, 404, 405, 413):
         app.register_error_handler(status, lambda _e, s=status: render_error(s))
+
+    @app.errorhandler(429)
+    def _too_many(e):
+        response = app.make_response(render_error(429))
+        retry = dict(e.get_headers()).get("Retry-After") if isinstance(e, HTTPException) else None
+        if retry and "Retry-After" not in response.headers:
+            response.headers["Retry-After"] = retry
+        return response
 
     @app.errorhandler(500)
     def _server_error(_e):

@@ -12,6 +12,7 @@ from portal.core.db import Base
 from portal.core.events import Event
 from portal.core.outbox import OutboxMessage
 from portal.core.outbox.models import Installation
+from portal.core.sessions import WebSession
 from portal.core.tokens import UsedToken
 from portal.delivery.models import MailboxMessage, NettbankDocument, PrintJob
 from portal.integrations.models import (
@@ -32,5 +33,5 @@ __all__ = [
     "IssuerBlock", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint",
     "Event", "Installation", "Invoice", "InvoiceLine", "Issuer", "LoginFailure", "IssuerAgreement", "IssuerUser",
     "MailboxMessage", "NettbankDocument", "OutboxMessage", "PrintJob", "SupportAudit",
-    "SupportUser", "UsedToken",
+    "SupportUser", "UsedToken", "WebSession",
 ]

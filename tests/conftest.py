@@ -109,6 +109,10 @@ TEST_SETTINGS = {
     "SMS_GATEWAY_URL": "",
     "DEV_TOOLS": True,
     "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast in tests; production insists on scrypt
+    # Generous limits (the store may be one Redis shared by every test process); tests of the
+    # limits set their own.
+    **{f"RATE_LIMIT_{name}": "100000/minute" for name in
+       ("CONSENT", "BANKID", "APPROVER", "SIGNUP", "STAFF_LOGIN", "SUPPORT_SEARCH")},
 }
 
 

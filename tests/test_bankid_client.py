@@ -157,8 +157,9 @@ def with_query(url: str, **changes) -> str:
 
 
 def assert_failed(response, web, app, reason: str, *, text_fragment: str | None = None,
-                  consumers_left=0):
-    """The failure page (400) with try-again, the reason code shown, and no consumer session."""
+                  consumers_left=0, still_logged_in=False):
+    """The failure page (400) with try-again, the reason code shown, and no new consumer session
+    (one that existed before the failed attempt stays)."""
     body = response.get_data(as_text=True)
     assert response.status_code == 400, body[:500]
     assert "Innloggingen med BankID mislyktes" in body
@@ -166,7 +167,7 @@ def assert_failed(response, web, app, reason: str, *, text_fragment: str | None 
     assert "/bankid/login?next=" in body  # "Prøv igjen"
     if text_fragment:
         assert text_fragment in body
-    assert "consumer_id" not in session_of(web)
+    assert ("consumer_id" in session_of(web)) == still_logged_in
     assert len(consumers(app)) == consumers_left
     return body
 
@@ -303,11 +304,37 @@ def test_tampered_state_is_refused(portal, web, browser):
     assert_failed(response, web, portal, "state", text_fragment="utløpt")
 
 
-def test_replayed_callback_is_refused_and_logs_out(portal, web, browser):
-    """Using the same callback twice fails the second time and leaves no consumer session."""
+def test_replayed_callback_is_refused_and_keeps_the_session(portal, web, browser):
+    """Using the same callback twice fails the second time; the person already logged in stays
+    logged in (a forged or replayed callback request cannot log anyone out)."""
     back = provider_callback(web, browser)
     assert web.get(callback_path(back)).status_code == 302
-    assert_failed(web.get(callback_path(back)), web, portal, "state", consumers_left=1)
+    response = web.get(callback_path(back))
+    body = response.get_data(as_text=True)
+    assert response.status_code == 400 and "<code>state</code>" in body
+    assert "consumer_id" in session_of(web)
+    assert web.get("/test/protected").status_code == 200
+
+
+def test_forged_callback_does_not_log_out(portal, web, browser):
+    """A callback with a made-up state or an error, sent to a logged-in browser, changes nothing."""
+    login_consumer(web, KARI.national_id, http=browser)
+    for query in ("state=forged&code=x", "error=access_denied&state=forged", "code=x", ""):
+        assert web.get("/bankid/callback?" + query).status_code == 400
+        assert web.get("/test/protected").status_code == 200, query
+
+
+def test_many_unfinished_logins_keep_the_cookie_small(portal, web):
+    """25 started, unfinished log-ins keep only the newest few: the cookie stays far below 4 KB,
+    and the newest can still be finished."""
+    sizes = []
+    for _ in range(25):
+        assert web.get("/bankid/login?next=/test/protected").status_code == 302
+        sizes.append(len(web.get_cookie("portal_session").value))
+    assert max(sizes) < 1500, sizes
+    assert sizes[-1] <= sizes[5] + 50
+    pending = [k for k in session_of(web) if k.startswith("_state_bankid_")]
+    assert len(pending) == 3
 
 
 def test_callback_from_another_browser_is_refused(portal, web, browser):
@@ -332,7 +359,7 @@ def test_code_reuse_is_refused(portal, web, browser):
     second_start = web.get("/bankid/login").headers["Location"]
     fresh_state = parse_qs(urlsplit(second_start).query)["state"][0]
     response = web.get(callback_path(with_query(first, state=fresh_state)))
-    assert_failed(response, web, portal, "exchange", consumers_left=1,
+    assert_failed(response, web, portal, "exchange", consumers_left=1, still_logged_in=True,
                   text_fragment="allerede var brukt")
 
 

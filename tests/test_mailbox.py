@@ -5,7 +5,6 @@ import datetime as dt
 import io
 
 import pytest
-from flask_login import FlaskLoginClient
 from pypdf import PdfReader
 from sqlalchemy import select
 
@@ -13,6 +12,7 @@ from portal.core import db
 from portal.delivery.models import MailboxMessage, PrintJob
 from portal.delivery.worker import run_once
 from tests.factories import ORG_NUMBERS, make_contact, make_invoice, make_issuer, make_issuer_user
+from tests.helpers.sessions import StaffLoginClient
 
 
 def keep(channel="email", recipient="ase@example.no", key=None, **kw):
@@ -91,7 +91,7 @@ def staff_client(app, monkeypatch):
     from portal.core.auth import login_manager
 
     monkeypatch.setattr(login_manager, "session_protection", None)
-    app.test_client_class = FlaskLoginClient
+    app.test_client_class = StaffLoginClient
 
     def login(user):
         return app.test_client(user=user)

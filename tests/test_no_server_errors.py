@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from portal.core import db
+from portal.core import db, sessions
 from portal.core.events import Event
 from tests.conftest import csrf_from
 from tests.factories import make_contact, make_invoice, make_issuer, make_issuer_user
@@ -66,10 +66,13 @@ def _consumer_client(app, client):
     with app.app_context():
         consumer = Consumer(sub="sub-junk", name="Kari")
         db.session.add(consumer)
-        db.session.commit()
+        db.session.flush()
         consumer_id = consumer.id
+        sid = sessions.issue(db.session, "consumer", consumer_id)
+        db.session.commit()
     with client.session_transaction() as sess:
         sess["consumer_id"] = consumer_id
+        sess["sid"] = sid
         sess["consumer_acr"] = "urn:bankid:bid;LOA=4"
     return client
 

@@ -13,8 +13,9 @@ Helpers for other blueprints: :func:`current_consumer`, :func:`consumer_login_re
 Everything the provider says is checked the way OpenID Connect Core and the OAuth security
 BCP ask: the discovery ``issuer``; a fresh, single-use ``state``; ``nonce``; PKCE S256;
 ``iss`` on the callback (RFC 9207); the ID token's ``alg`` (allow-list), ``kid`` (in the
-JWKS), signature, ``iss``, ``aud``/``azp``, ``exp``/``iat`` (small leeway), ``acr`` (accepted
-set) and ``at_hash``; and that userinfo's ``sub`` equals the ID token's. Which claim carries
+JWKS; a token without one only when the JWKS has exactly one key for its ``alg``), signature,
+``iss``, ``aud``/``azp``, ``exp``/``iat`` (small leeway), ``acr`` (accepted set; an empty
+setting accepts any) and ``at_hash``; and that userinfo's ``sub`` equals the ID token's. Which claim carries
 the national identity number (``BANKID_NNIN_CLAIM``) and which ``acr`` values are accepted
 (``BANKID_ACCEPTED_ACR``) are settings, so a real BankID broker needs configuration only.
 
@@ -56,10 +57,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from portal.agreements.models import Consumer
 from portal.agreements.services import upsert_consumer
-from portal.core import db, redact
+from portal.core import db, redact, sessions
 from portal.core.auth import rotate_session
 from portal.core.auth import safe_next as auth_safe_next
 from portal.core.identifiers import InvalidIdentifier, national_id_birth_date
+from portal.core.limits import limited
 
 log = logging.getLogger(__name__)
 
@@ -205,7 +207,10 @@ def consumer_login_required(view):
 
 
 def logout_consumer() -> None:
-    """Forget the consumer in this session (other session data stays)."""
+    """Forget the consumer in this session (other session data stays); the server-side session
+    ends, so a copy of the cookie no longer logs anyone in."""
+    if session.get("consumer_id") is not None:
+        sessions.end()
     for key in SESSION_KEYS:
         session.pop(key, None)
     g.pop("bankid_consumer", None)
@@ -220,8 +225,8 @@ def safe_next(value: str | None) -> str:
 
 
 def _failed(failure: LoginFailed, next_url: str = "/"):
-    """A clear page in the person's language; no consumer session is left behind."""
-    logout_consumer()
+    """A clear page in the person's language. A failed callback never logs in; nor does it log
+    out a person already logged in (a forged callback request must not end their session)."""
     log.warning("BankID login failed: %s %s", failure.reason, failure.detail)
     reason = failure.reason
     if reason in _VERIFICATION_REASONS:
@@ -240,6 +245,7 @@ def _failed(failure: LoginFailed, next_url: str = "/"):
 
 
 @bp.get("/login")
+@limited("BANKID")
 def login():
     next_url = safe_next(request.args.get("next"))
     client = _client()
@@ -254,11 +260,35 @@ def login():
         return _failed(failure, next_url)
     except (requests.RequestException, OAuthError, RuntimeError, ValueError) as exc:
         return _failed(LoginFailed("unavailable", type(exc).__name__), next_url)
+    _forget_older_attempts()
     client.save_authorize_data(redirect_uri=redirect_uri, next=next_url, **authorization)
     return redirect(authorization["url"])
 
 
+# Unfinished log-ins kept in the cookie (each ~200 bytes): a person with a few tabs open can
+# finish any of them; older ones are forgotten, so the cookie never outgrows the browser's 4 KB.
+MAX_PENDING_LOGINS = 3
+_STATE_PREFIX = f"_state_{OAUTH_NAME}_"
+
+
+def _forget_older_attempts() -> None:
+    """Before a new log-in starts: keep only the newest ``MAX_PENDING_LOGINS - 1`` others."""
+    pending = [k for k in session if k.startswith(_STATE_PREFIX)]
+    if len(pending) < MAX_PENDING_LOGINS:
+        return
+
+    def expires(key):
+        value = session.get(key)
+        exp = value.get("exp") if isinstance(value, dict) else None
+        return exp if isinstance(exp, (int, float)) else 0
+
+    pending.sort(key=expires)
+    for key in pending[: len(pending) - (MAX_PENDING_LOGINS - 1)]:
+        session.pop(key, None)
+
+
 @bp.get("/callback")
+@limited("BANKID")
 def callback():
     client = _client()
     state = request.args.get("state")
@@ -276,10 +306,11 @@ def callback():
         log.exception("BankID callback failed unexpectedly: %s", type(exc).__name__)
         return _failed(LoginFailed("unexpected", type(exc).__name__), next_url)
     rotate_session()  # a fresh session for the logged-in person
+    sessions.start("consumer", claims["consumer_id"])
     session["consumer_id"] = claims["consumer_id"]
-    session["consumer_acr"] = claims["acr"]
+    session["consumer_acr"] = claims.get("acr")
     session["consumer_auth_time"] = claims.get("auth_time")
-    log.info("BankID login: consumer %s, acr %s", claims["consumer_id"], claims["acr"])
+    log.info("BankID login: consumer %s, acr %s", claims["consumer_id"], claims.get("acr"))
     return redirect(next_url)
 
 
@@ -361,6 +392,21 @@ def _unverified_header(raw: str) -> dict:
     return header
 
 
+_KTY_BY_ALG_PREFIX = {"RS": "RSA", "PS": "RSA", "ES": "EC", "Ed": "OKP"}
+
+
+def _key_for(keys: KeySet, kid, alg: str):
+    """The one signing key the token names: by ``kid``; without one, only when the JWKS has
+    exactly one key usable with ``alg`` (OpenID Connect Core §10.1 makes ``kid`` optional then)."""
+    if kid:
+        found = [k for k in keys if k.kid == kid]
+        return found[0] if len(found) == 1 else None
+    kty = _KTY_BY_ALG_PREFIX.get(alg[:2])
+    usable = [k for k in keys
+              if k.key_type == kty and k.get("use", "sig") == "sig" and k.get("alg", alg) == alg]
+    return usable[0] if len(usable) == 1 else None
+
+
 def _verify_id_token(client, token: dict, nonce: str) -> dict:
     raw = token.get("id_token")
     if not isinstance(raw, str):
@@ -373,12 +419,14 @@ def _verify_id_token(client, token: dict, nonce: str) -> dict:
     kid = header.get("kid")
     try:
         keys = KeySet.import_key_set(client.fetch_jwk_set())
-        if not kid or kid not in {k.kid for k in keys}:
+        if _key_for(keys, kid, alg) is None:
             keys = KeySet.import_key_set(client.fetch_jwk_set(force=True))  # rotated?
     except (requests.RequestException, ValueError, JoseError) as exc:
         raise LoginFailed("unavailable", f"jwks: {type(exc).__name__}") from None
-    if not kid or kid not in {k.kid for k in keys}:
-        raise LoginFailed("kid", f"kid {kid!r} is not in the JWKS")
+    key = _key_for(keys, kid, alg)
+    if key is None:
+        raise LoginFailed("kid", f"kid {kid!r} does not pick one key of the JWKS")
+    keys = KeySet([key])
     try:
         claims = dict(jwt.decode(raw, keys, algorithms=algs).claims)
     except (JoseError, ValueError) as exc:
@@ -403,7 +451,7 @@ def _verify_id_token(client, token: dict, nonce: str) -> dict:
         raise LoginFailed("nonce", "nonce differs from the one sent")
     if not isinstance(claims.get("sub"), str) or not claims["sub"]:
         raise LoginFailed("sub", "no sub")
-    if claims.get("acr") not in _accepted_acr():
+    if _accepted_acr() and claims.get("acr") not in _accepted_acr():
         raise LoginFailed("acr", f"acr {claims.get('acr')!r} is not accepted")
     at_hash = claims.get("at_hash")
     if at_hash is not None:

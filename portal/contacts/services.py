@@ -22,6 +22,7 @@ from portal.core.identifiers import (
     parse_mobile_loose,
     validate_org_number,
 )
+from portal.core.text import MSG_CONTROL, has_control
 
 FIELDS = ("customer_number", "kind", "name", "org_number", "mobile", "email", "address_line",
           "postal_code", "city", "language", "access_point", "receive_edocuments", "birth_date")
@@ -161,6 +162,9 @@ def validate_contact(data: dict) -> tuple[dict, dict[str, str]]:
                 clean["birth_date"] = parse_birth_date(birth)
             except ValueError as exc:
                 errors["birth_date"] = str(exc)
+    for name, value in data.items():  # CSV cells, API strings and form fields alike
+        if has_control(value):
+            errors[str(name)] = str(MSG_CONTROL)
     return clean, errors
 
 

@@ -11,12 +11,23 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
+from limits import parse as parse_rate_limit
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 INSTANCE_PATH = Path(os.environ.get("PORTAL_INSTANCE_PATH", PROJECT_ROOT / "instance"))
 
+
+# Rate limits by name (see portal/core/limits.py), in the ``limits`` notation.
+DEFAULT_RATE_LIMITS = {
+    "CONSENT": "60/minute",  # consent link pages, per address
+    "BANKID": "30/minute",  # BankID log-in starts and callbacks, per address
+    "APPROVER": "30/minute",  # an issuer agreement's approver link, per address
+    "SIGNUP": "10/hour",  # issuer sign-ups (each may send an e-mail), per address
+    "STAFF_LOGIN": "20/minute",  # password attempts at the staff log-in pages, per address
+    "SUPPORT_SEARCH": "60/minute",  # support searches, per address
+}
 
 # Shortest secret key and identity key accepted in production.
 MIN_KEY_BYTES = 32
@@ -90,7 +101,13 @@ DEFAULTS: dict[str, tuple[object, object]] = {
     "CONSENT_LINK_MAX_AGE": (30 * 24 * 3600, int),
     "APPROVER_LINK_MAX_AGE": (7 * 24 * 3600, int),
     "EMAIL_LINK_MAX_AGE": (2 * 24 * 3600, int),
+    # Log-in sessions per realm: minutes without a request, and minutes at most in all.
+    "ISSUER_IDLE_MINUTES": (60, int),
+    "ISSUER_SESSION_MINUTES": (8 * 60, int),
     "SUPPORT_IDLE_MINUTES": (30, int),
+    "SUPPORT_SESSION_MINUTES": (8 * 60, int),
+    "CONSUMER_IDLE_MINUTES": (15, int),
+    "CONSUMER_SESSION_MINUTES": (60, int),
     # Password hashing (werkzeug method string); scrypt unless a test run asks for a cheaper one.
     "PASSWORD_HASH_METHOD": ("scrypt", str),
     # Worker.
@@ -115,7 +132,10 @@ DEFAULTS: dict[str, tuple[object, object]] = {
     "WORKER_LOCAL_CONCURRENCY": (1, int),  # in-database effects, one at a time, in order
     # Development conveniences (mailbox page, BankID quick-pick).
     "DEV_TOOLS": (None, _bool),
-    "API_RATE_LIMIT": (120, int),  # API requests per credential per minute (per process)
+    "API_RATE_LIMIT": (120, int),  # API requests per credential per minute (all processes together)
+    # Shared store of the rate limits (redis://host:port/db); empty: each process counts alone.
+    "REDIS_URL": ("", str),
+    **{f"RATE_LIMIT_{name}": (value, str) for name, value in DEFAULT_RATE_LIMITS.items()},
     "WEBHOOK_TIMEOUT_SECONDS": (5.0, float),
     "WEBHOOK_ALLOW_PRIVATE": (None, _bool),  # loopback/private webhook hosts; default: not in production
 }
@@ -191,6 +211,18 @@ def load_config(overrides: dict | None = None) -> dict:
     for name in ("WEB_WORKERS", "WEB_THREADS", "WEB_TIMEOUT"):
         if int(cfg[name]) < 1:  # type: ignore[call-overload]
             raise ConfigError(f"PORTAL_{name} must be a positive number")
+    for realm in ("ISSUER", "SUPPORT", "CONSUMER"):
+        for name in (f"{realm}_IDLE_MINUTES", f"{realm}_SESSION_MINUTES"):
+            if int(cfg[name]) < 1:  # type: ignore[call-overload]
+                raise ConfigError(f"PORTAL_{name} must be a positive number of minutes")
+    for name in DEFAULT_RATE_LIMITS:
+        try:
+            parse_rate_limit(str(cfg[f"RATE_LIMIT_{name}"]))
+        except ValueError:
+            raise ConfigError(f"PORTAL_RATE_LIMIT_{name} must be a rate such as 30/minute, "
+                              f"not {cfg[f'RATE_LIMIT_{name}']!r}") from None
+    if cfg["REDIS_URL"] and not str(cfg["REDIS_URL"]).startswith(("redis://", "rediss://")):
+        raise ConfigError("PORTAL_REDIS_URL must be a redis:// or rediss:// URL")
     if int(cfg["TRUSTED_PROXIES"]) < 0:  # type: ignore[call-overload]
         raise ConfigError("PORTAL_TRUSTED_PROXIES must be 0 or more")
     if cfg["LOG_JSON"] is None:

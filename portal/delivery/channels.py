@@ -104,6 +104,15 @@ MAIL_POLICY = email.policy.default.clone(max_line_length=998)
 
 
 def build_message(mail: Mail, key: str, sender: str) -> EmailMessage:
+    """The e-mail to send. One that cannot be built (a header with a line break, say) will never
+    be buildable: a PermanentError, not a retry."""
+    try:
+        return _build_message(mail, key, sender)
+    except (ValueError, TypeError) as exc:
+        raise PermanentError(f"the e-mail cannot be built: {exc.__class__.__name__}: {exc}") from None
+
+
+def _build_message(mail: Mail, key: str, sender: str) -> EmailMessage:
     msg = EmailMessage(policy=MAIL_POLICY)
     msg["From"] = sender
     msg["To"] = mail.to
@@ -136,6 +145,7 @@ class MailboxEmail:
     """Embedded default: the e-mail is kept for the development mailbox page."""
 
     def send(self, mail: Mail, key: str) -> str:
+        build_message(mail, key, _settings()["MAIL_FROM"])  # refused here exactly as over SMTP
         first = mail.attachments[0] if mail.attachments else None
         _keep_in_mailbox(key, channel="email", recipient=mail.to, sender=_settings()["MAIL_FROM"],
                          subject=mail.subject[:300], body_text=mail.text, body_html=mail.html,

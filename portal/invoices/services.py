@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal.agreements import reachability
@@ -21,6 +23,7 @@ from portal.core.db import utcnow
 from portal.core.events import Actor
 from portal.core.identifiers import kid_mod10
 from portal.core.outbox import OutboxKind, cancel_pending, enqueue
+from portal.core.text import MSG_CONTROL, has_control
 from portal.invoices import signals
 from portal.invoices.models import Invoice, InvoiceLine
 from portal.invoices.pdf import InvoiceLinePrint, InvoicePrint, PartyInfo, render_invoice_pdf
@@ -36,6 +39,53 @@ class LineInput:
     vat_rate_percent: int
 
 
+# Sane bounds (the database keeps øre in 64-bit integers; a real invoice is far below these).
+MAX_UNIT_PRICE_ORE = 100_000_000_00  # 100 million kroner per unit
+MAX_QUANTITY = Decimal(1_000_000)
+MAX_TOTAL_ORE = 1_000_000_000_00  # one billion kroner per invoice
+MSG_AMOUNT_TOO_LARGE = _l("Beløpet er for stort. Høyst 100 000 000 kr per enhet og 1 000 000 000 kr for hele fakturaen.")
+MSG_QUANTITY_TOO_LARGE = _l("Antallet er for stort (høyst 1 000 000).")
+
+
+class InvoiceInputError(ValueError):
+    """The invoice cannot be created as given; ``errors`` maps a field (dotted, as in the API:
+    ``lines.0.description``) to a message for the person or system that sent it."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+class NumberTaken(Exception):
+    """Another invoice of the issuer has this number (found at the flush: two at once)."""
+
+    def __init__(self, number: str):
+        super().__init__(number)
+        self.number = number
+
+
+def check_invoice_input(number: str, kid: str, account_number: str, lines: list[LineInput]) -> None:
+    """The rules every way in shares (form, API, EHF): clean single-line text, sane amounts."""
+    errors: dict[str, str] = {}
+    for name, value in (("number", number), ("kid", kid), ("account_number", account_number)):
+        if has_control(value):
+            errors[name] = str(MSG_CONTROL)
+    total = Decimal(0)
+    for i, line in enumerate(lines):
+        if has_control(line.description):
+            errors[f"lines.{i}.description"] = str(MSG_CONTROL)
+        if abs(line.unit_price_ore) > MAX_UNIT_PRICE_ORE:
+            errors[f"lines.{i}.unit_price_ore"] = str(MSG_AMOUNT_TOO_LARGE)
+        if not line.quantity.is_finite() or abs(line.quantity) > MAX_QUANTITY:
+            errors[f"lines.{i}.quantity"] = str(MSG_QUANTITY_TOO_LARGE)
+            continue
+        total += line.quantity * line.unit_price_ore * Decimal("1.25")
+    if not errors and abs(total) > MAX_TOTAL_ORE:
+        errors["total"] = str(MSG_AMOUNT_TOO_LARGE)
+    if errors:
+        raise InvoiceInputError(errors)
+
+
 def _round_ore(value: Decimal) -> int:
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
@@ -43,9 +93,13 @@ def _round_ore(value: Decimal) -> int:
 def create_invoice(sess: Session, issuer: Issuer, contact: Contact, *, number: str, issue_date: dt.date,
                    due_date: dt.date, kid: str, account_number: str, lines: list[LineInput],
                    actor: Actor) -> Invoice:
-    """A draft invoice with its lines; totals are computed here, in øre."""
+    """A draft invoice with its lines; totals are computed here, in øre.
+
+    Raises InvoiceInputError for text or amounts no invoice may have, and NumberTaken when
+    another invoice got the number first (also when both were created at the same moment)."""
     if contact.issuer_id != issuer.id:
         raise ValueError("contact belongs to another issuer")
+    check_invoice_input(number, kid, account_number, lines)
     inv = Invoice(issuer_id=issuer.id, contact_id=contact.id, number=number, issue_date=issue_date,
                   due_date=due_date, kid=kid, account_number=account_number, net_ore=0, vat_ore=0,
                   total_ore=0, state=InvoiceState.DRAFT, created_by=actor.label)
@@ -60,8 +114,14 @@ def create_invoice(sess: Session, issuer: Issuer, contact: Contact, *, number: s
         net += line_net
         vat += line_vat
     inv.net_ore, inv.vat_ore, inv.total_ore = net, vat, net + vat
-    sess.add(inv)
-    sess.flush()
+    try:
+        with sess.begin_nested():  # a clash undoes only this invoice, not the request's other work
+            sess.add(inv)
+            sess.flush()
+    except IntegrityError:
+        if number_taken(sess, issuer.id, number):
+            raise NumberTaken(number) from None
+        raise
     events.record(sess, actor, "invoice", inv.id, "create", to_state=inv.state.value,
                   issuer_id=issuer.id, contact_id=contact.id, invoice_id=inv.id)
     return inv

@@ -36,6 +36,7 @@ from portal.core.events import Actor, Event
 from portal.core.formatting import OSLO
 from portal.core.identifiers import InvalidIdentifier, validate_account_number, validate_kid
 from portal.core.states import InvalidTransition
+from portal.core.text import MSG_CONTROL, control_fields
 from portal.integrations import credentials, ehf, idempotency, ratelimit
 from portal.integrations.models import ApiCredential
 from portal.invoices import queries, services
@@ -191,6 +192,9 @@ def _json_body() -> dict:
 
 
 def _parse(model, data: dict):
+    dirty = control_fields(data)
+    if dirty:  # the same rule as the forms: no control characters in any string
+        raise validation_problem([field_error(path, str(MSG_CONTROL)) for path in dirty[:20]])
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -369,9 +373,16 @@ def create_invoice_from(body: schemas.InvoiceIn, *, source=None) -> Invoice:
             kid = services.generated_kid(contact, number)
         except InvalidIdentifier as exc:
             raise validation_problem([field_error("kid", str(exc.message))]) from None
-    return services.create_invoice(db.session, issuer, contact, number=number, issue_date=issue_date,
-                                   due_date=body.due_date, kid=kid, account_number=account, lines=lines,
-                                   actor=_actor(g.api_credential))
+    try:
+        return services.create_invoice(db.session, issuer, contact, number=number, issue_date=issue_date,
+                                       due_date=body.due_date, kid=kid, account_number=account, lines=lines,
+                                       actor=_actor(g.api_credential))
+    except services.NumberTaken:
+        raise validation_problem([field_error("number", _(
+            "Fakturanummeret %(number)s er allerede brukt. Neste ledige er %(free)s.",
+            number=number, free=services.next_invoice_number(db.session, issuer.id)))]) from None
+    except services.InvoiceInputError as exc:
+        raise validation_problem([field_error(k, v) for k, v in exc.errors.items()]) from None
 
 
 @bp.post("/invoices")
@@ -401,6 +412,12 @@ def create_invoice_from_ehf():
         raise ApiProblem(413, "too-large")
     try:
         inv = ehf.import_invoice(db.session, _issuer(), data, _actor(g.api_credential))
+    except (services.NumberTaken, services.InvoiceInputError) as exc:
+        db.session.rollback()
+        errors = (exc.errors if isinstance(exc, services.InvoiceInputError)
+                  else {"number": _("Fakturanummeret %(number)s er allerede brukt.", number=exc.number)})
+        raise validation_problem([field_error(k, v) for k, v in errors.items()],
+                                 _("EHF-dokumentet kan ikke tas imot. Ingenting ble lagret.")) from None
     except ehf.EhfError as exc:
         db.session.rollback()
         raise validation_problem([{"field": p.path, "pointer": p.path, "detail": p.message} for p in exc.problems],

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField
 from wtforms.validators import AnyOf, DataRequired, Length
 
+from portal.core.forms import PortalForm
 
-class DecisionForm(FlaskForm):
+
+class DecisionForm(PortalForm):
     """Approve or decline after reading the text; ``digest`` ties the answer to the text shown."""
 
     decision = HiddenField(_l("Svar"), validators=[
@@ -17,13 +18,13 @@ class DecisionForm(FlaskForm):
     digest = HiddenField(_l("Tekst"), validators=[DataRequired(), Length(max=64)])
 
 
-class ApproveForm(FlaskForm):
+class ApproveForm(PortalForm):
     """Say yes to one issuer from "My agreements"."""
 
     digest = HiddenField(_l("Tekst"), validators=[DataRequired(), Length(max=64)])
 
 
-class StopForm(FlaskForm):
+class StopForm(PortalForm):
     """End one agreement from "My agreements"."""
 
     digest = HiddenField(_l("Tekst"), validators=[DataRequired(), Length(max=64)])

@@ -23,6 +23,7 @@ from portal.agreements.states import AgreementState
 from portal.areas.consumer.forms import ApproveForm, DecisionForm, StopForm
 from portal.bankid.client import consumer_login_required, current_consumer
 from portal.core import db
+from portal.core.limits import limited
 from portal.core.states import InvalidTransition
 
 bp = Blueprint("consumer", __name__)
@@ -55,6 +56,7 @@ def _problem(view: services.ConsentLink, notice: str | None = None):
 # --- the consent link ------------------------------------------------------------------------
 
 @bp.get("/samtykke/<token>")
+@limited("CONSENT")
 def landing(token: str):
     """Opening the link only shows the question: previews and scanners must not use it up."""
     view = services.read_link(db.session, token)
@@ -84,6 +86,7 @@ def _conflict(exc: ConsentError, issuer=None):
 
 
 @bp.route("/samtykke/<token>/svar", methods=["GET", "POST"])
+@limited("CONSENT")
 @consumer_login_required
 def confirm(token: str):
     """After BankID: read exactly what you agree to, then approve or decline."""

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import AnyOf, DataRequired, EqualTo, Length, ValidationError
 
+from portal.core.forms import PortalForm
 from portal.core.identifiers import InvalidIdentifier, validate_account_number, validate_org_number
 
 
@@ -40,13 +40,13 @@ def _optional_identifier(validate):
     return check
 
 
-class LoginForm(FlaskForm):
+class LoginForm(PortalForm):
     email = EmailField(_l("E-post"), validators=[DataRequired(_l("Skriv e-postadressen din."))])
     password = PasswordField(_l("Passord"), validators=[DataRequired(_l("Skriv passordet ditt."))])
     next = HiddenField()
 
 
-class SignupForm(FlaskForm):
+class SignupForm(PortalForm):
     """The company is known by its organisation number only: name and address come from the
     business register."""
 
@@ -66,7 +66,7 @@ class SignupForm(FlaskForm):
         EqualTo("password", message=_l("Passordene er ikke like."))])
 
 
-class ApproverForm(FlaskForm):
+class ApproverForm(PortalForm):
     """Step one of activation: who approves the issuer agreement."""
 
     approver_name = StringField(_l("Navn på den som godkjenner utstederavtalen"), validators=[
@@ -93,12 +93,12 @@ class ConfirmActivationForm(ApproverForm):
                 "eller la være å aktivere."))
 
 
-class ApproverAnswerForm(FlaskForm):
+class ApproverAnswerForm(PortalForm):
     """The approver's answer: two buttons named ``decision``, and the digest of the text shown."""
 
     digest = HiddenField(validators=[DataRequired()])
     decision = StringField(validators=[AnyOf(["approve", "decline"])])
 
 
-class ActionForm(FlaskForm):
+class ActionForm(PortalForm):
     """A button that only needs CSRF protection."""

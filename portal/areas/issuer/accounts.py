@@ -35,6 +35,7 @@ from portal.core.auth import (
     start_staff_session,
 )
 from portal.core.db import utcnow
+from portal.core.limits import limited
 from portal.invoices import queries
 from portal.issuers import services
 from portal.issuers.register import RegisterUnavailable
@@ -47,6 +48,7 @@ def _issuer():
 
 
 @bp.route("/utsteder/logg-inn", methods=["GET", "POST"])
+@limited("STAFF_LOGIN", methods=["POST"])
 def login():
     form = LoginForm()
     if request.method == "GET":
@@ -83,6 +85,7 @@ def logout():
 
 
 @bp.route("/utsteder/registrer", methods=["GET", "POST"])
+@limited("SIGNUP", methods=["POST"])
 def signup():
     form = SignupForm()
     if form.validate_on_submit():
@@ -251,6 +254,7 @@ def _register_down_page(agr):
 
 
 @bp.get("/utstederavtale/<token>")
+@limited("APPROVER")
 def approver(token: str):
     try:
         _link, agr = services.check_approver_link(db.session, token)
@@ -275,6 +279,7 @@ def approver(token: str):
 
 
 @bp.post("/utstederavtale/<token>")
+@limited("APPROVER")
 def approver_answer(token: str):
     form = ApproverAnswerForm()
     if not form.validate_on_submit():

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField
 
+from portal.core.forms import PortalForm
 
-class ContactForm(FlaskForm):
+
+class ContactForm(PortalForm):
     customer_number = StringField(_l("Kundenummer"), description=_l("Unikt for hver kunde hos bedriften."))
     kind = RadioField(_l("Type kunde"), choices=[("person", _l("Privatperson")), ("company", _l("Bedrift"))],
                       default="person", validate_choice=False)
@@ -44,13 +45,13 @@ class ContactForm(FlaskForm):
                 target.errors = list(target.errors) + [message]
 
 
-class CsvUploadForm(FlaskForm):
+class CsvUploadForm(PortalForm):
     file = FileField(_l("CSV-fil"), description=_l("Høyst 5 MB, UTF-8, semikolon eller komma mellom feltene."))
 
 
-class CsvImportForm(FlaskForm):
+class CsvImportForm(PortalForm):
     payload = HiddenField()
 
 
-class CheckForm(FlaskForm):
+class CheckForm(PortalForm):
     """"Check now": run the recipient look-up for one contact again (a button)."""

@@ -2,15 +2,15 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from portal.core.forms import PortalForm
 from portal.integrations.webhooks import EVENT_TYPES
 
 
-class CredentialForm(FlaskForm):
+class CredentialForm(PortalForm):
     name = StringField(_l("Navn på nøkkelen"), validators=[DataRequired(_l("Gi nøkkelen et navn, for eksempel regnskapssystemet.")),
                                                            Length(max=100)],
                        description=_l("Bare for å kjenne den igjen, for eksempel «Regnskap produksjon»."))
@@ -18,7 +18,7 @@ class CredentialForm(FlaskForm):
                          description=_l("Uten dette kan nøkkelen bare lese."))
 
 
-class WebhookForm(FlaskForm):
+class WebhookForm(PortalForm):
     url = StringField(_l("Adresse (https)"), validators=[DataRequired(_l("Skriv adressen hendelsene skal sendes til.")),
                                                          Length(max=500)],
                       description=_l("For eksempel https://regnskap.example.no/efaktura/webhook."))

@@ -5,11 +5,17 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, FieldList, Form, FormField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from portal.core.forms import PortalForm
 from portal.core.identifiers import InvalidIdentifier, validate_account_number, validate_kid
+from portal.invoices.services import (
+    MAX_QUANTITY,
+    MAX_UNIT_PRICE_ORE,
+    MSG_AMOUNT_TOO_LARGE,
+    MSG_QUANTITY_TOO_LARGE,
+)
 
 LINE_ROWS = 5
 VAT_RATES = (25, 15, 12, 0)
@@ -31,7 +37,10 @@ def parse_kroner(text: str) -> int:
         raw = raw.replace(",", ".")
     if not re.fullmatch(r"[0-9]{1,12}(\.[0-9]{1,2})?", raw):
         raise AmountError(_l("Skriv beløpet i kroner, for eksempel 1 234,50."))
-    return int((Decimal(raw) * 100).to_integral_value())
+    ore = int((Decimal(raw) * 100).to_integral_value())
+    if ore > MAX_UNIT_PRICE_ORE:
+        raise AmountError(MSG_AMOUNT_TOO_LARGE)
+    return ore
 
 
 def parse_quantity(text: str) -> Decimal:
@@ -42,8 +51,10 @@ def parse_quantity(text: str) -> Decimal:
         value = Decimal(raw)
     except InvalidOperation:
         raise AmountError(_l("Skriv antallet som et tall, for eksempel 2 eller 1,5.")) from None
-    if not value.is_finite() or value <= 0 or value >= Decimal(1000000000) or value.as_tuple().exponent < -3:
+    if not value.is_finite() or value <= 0 or value.as_tuple().exponent < -3:
         raise AmountError(_l("Antallet må være større enn null, med høyst tre desimaler."))
+    if value > MAX_QUANTITY:
+        raise AmountError(MSG_QUANTITY_TOO_LARGE)
     return value
 
 
@@ -55,7 +66,7 @@ class LineForm(Form):
                       validate_choice=False)
 
 
-class InvoiceForm(FlaskForm):
+class InvoiceForm(PortalForm):
     number = StringField(_l("Fakturanummer"), validators=[DataRequired(_l("Skriv et fakturanummer.")),
                                                           Length(max=30)])
     issue_date = DateField(_l("Fakturadato"), validators=[DataRequired(_l("Skriv fakturadatoen (åååå-mm-dd)."))])

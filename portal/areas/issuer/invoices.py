@@ -42,6 +42,30 @@ def _today() -> dt.date:
     return dt.datetime.now(OSLO).date()
 
 
+def _number_used(form, issuer, number: str) -> None:
+    form.number.errors = list(form.number.errors) + [
+        _("Fakturanummeret %(number)s er allerede brukt. Neste ledige er %(free)s.",
+          number=number, free=services.next_invoice_number(db.session, issuer.id))]
+
+
+def _input_errors(form, errors: dict[str, str]) -> None:
+    """Put the service's messages next to the fields they are about."""
+    for name, message in errors.items():
+        head, _sep, rest = name.partition(".")
+        field = None
+        if head == "lines" and rest:
+            index, _sep, sub = rest.partition(".")
+            if index.isdigit() and int(index) < len(form.lines.entries):
+                sub = {"unit_price_ore": "unit_price"}.get(sub, sub)
+                field = getattr(form.lines.entries[int(index)].form, sub, None)
+        else:
+            field = getattr(form, head, None)
+        if field is None or not hasattr(field, "errors"):
+            form.form_errors.append(message)
+        else:
+            field.errors = list(field.errors) + [message]
+
+
 @bp.route("/utsteder/fakturaer/ny", methods=["GET", "POST"])
 @issuer_login_required
 def new():
@@ -62,9 +86,7 @@ def new():
     if form.validate_on_submit():
         number = form.number.data.strip()
         if services.number_taken(db.session, issuer.id, number):
-            form.number.errors = list(form.number.errors) + [
-                _("Fakturanummeret %(number)s er allerede brukt. Neste ledige er %(free)s.",
-                  number=number, free=services.next_invoice_number(db.session, issuer.id))]
+            _number_used(form, issuer, number)
         else:
             try:
                 kid = form.kid.data or services.generated_kid(contact, number)
@@ -72,16 +94,22 @@ def new():
                 form.kid.errors = list(form.kid.errors) + [str(exc.message)]
             else:
                 actor = staff_actor(current_user)
-                inv = services.create_invoice(
-                    db.session, issuer, contact, number=number, issue_date=form.issue_date.data,
-                    due_date=form.due_date.data, kid=kid, account_number=form.account_number.data,
-                    lines=[services.LineInput(d, q, p, v) for d, q, p, v in form.parsed_lines], actor=actor)
-                issue = request.form.get("action") == "issue"
-                if issue:
-                    services.issue_invoice(db.session, inv, actor)
-                db.session.flush()
-                flash(_("Fakturaen er sendt.") if issue else _("Fakturaen er lagret som utkast."), "success")
-                return redirect(url_for("invoices.show", invoice_id=inv.id))
+                try:
+                    inv = services.create_invoice(
+                        db.session, issuer, contact, number=number, issue_date=form.issue_date.data,
+                        due_date=form.due_date.data, kid=kid, account_number=form.account_number.data,
+                        lines=[services.LineInput(d, q, p, v) for d, q, p, v in form.parsed_lines], actor=actor)
+                except services.NumberTaken:  # another invoice took the number a moment ago
+                    _number_used(form, issuer, number)
+                except services.InvoiceInputError as exc:
+                    _input_errors(form, exc.errors)
+                else:
+                    issue = request.form.get("action") == "issue"
+                    if issue:
+                        services.issue_invoice(db.session, inv, actor)
+                    db.session.flush()
+                    flash(_("Fakturaen er sendt.") if issue else _("Fakturaen er lagret som utkast."), "success")
+                    return redirect(url_for("invoices.show", invoice_id=inv.id))
     status = 422 if request.method == "POST" else 200
     blockers = efaktura_blockers(contact, issuer)
     return render_template("invoices/new.html", form=form, contact=contact, issuer=issuer,

@@ -2,26 +2,27 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, StringField
 from wtforms.validators import AnyOf, InputRequired, Length
 
+from portal.core.forms import PortalForm
 
-class PayForm(FlaskForm):
+
+class PayForm(PortalForm):
     """Mark an eFaktura as paid in the simulated nettbank."""
 
 
-class GeneralConsentForm(FlaskForm):
+class GeneralConsentForm(PortalForm):
     """Turn "yes to eFaktura from all issuers" on or off."""
 
     answer = HiddenField(validators=[AnyOf(("on", "off"))])
 
 
-class ButtonForm(FlaskForm):
+class ButtonForm(PortalForm):
     """A change that is only a button: block or unblock an issuer, remove a profile entry."""
 
 
-class AddressForm(FlaskForm):
+class AddressForm(PortalForm):
     """Add a mobile number or an e-mail address to the nettbank profile."""
 
     kind = RadioField(_l("Hva vil du legge til?"), choices=[("mobile", _l("Mobilnummer")),

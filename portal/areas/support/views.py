@@ -1,7 +1,7 @@
 """Support area: log-in, search, status pages with timelines, and two careful actions."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -15,36 +15,17 @@ from portal.core.auth import (
     start_staff_session,
     support_login_required,
 )
-from portal.core.db import utcnow
+from portal.core.limits import limited
 from portal.support import services
 
 bp = Blueprint("support", __name__, url_prefix="/kundestotte")
-
-SEEN_KEY = "support_seen"
-
 
 def _is_support_user() -> bool:
     return current_user.is_authenticated and current_user.get_id().startswith("support:")
 
 
-@bp.before_request
-def _idle_timeout():
-    """Log a support user out after SUPPORT_IDLE_MINUTES without a request."""
-    if not _is_support_user():
-        return None
-    now = utcnow().timestamp()
-    seen = session.get(SEEN_KEY)
-    if isinstance(seen, (int, float)) and now - seen > services.idle_limit().total_seconds():
-        end_staff_session()
-        flash(_("Du ble logget ut fordi du ikke hadde gjort noe på en stund. Logg inn igjen for å fortsette."),
-              "info")
-        target = request.full_path.rstrip("?") if request.method == "GET" else None
-        return redirect(url_for("support.login", next=target))
-    session[SEEN_KEY] = now
-    return None
-
-
 @bp.route("/logg-inn", methods=["GET", "POST"])
+@limited("STAFF_LOGIN", methods=["POST"])
 def login():
     target = safe_next(request.args.get("next"), url_for("support.search"))
     if _is_support_user():
@@ -57,7 +38,6 @@ def login():
             form.form_errors.append(refused.message)
             return render_template("support/login.html", form=form), refused.status
         start_staff_session(user)
-        session[SEEN_KEY] = utcnow().timestamp()
         return redirect(target)
     status = 422 if request.method == "POST" else 200
     return render_template("support/login.html", form=form), status
@@ -74,6 +54,7 @@ def logout():
 
 
 @bp.route("/", methods=["GET", "POST"])
+@limited("SUPPORT_SEARCH", methods=["POST"])
 @support_login_required
 def search():
     form = SearchForm()

@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, login_user, logout_user
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from portal.core import db
+from portal.core import db, sessions
 from portal.core.auth import throttle
 from portal.core.db import utcnow
 
@@ -92,12 +92,24 @@ def start_staff_session(user) -> None:
     rotate_session()
     login_user(user)
     session.permanent = True
+    realm = user.get_id().partition(":")[0]
+    sessions.start(realm, user.id, user.password_hash)
     user.last_login_at = utcnow()
 
 
 def end_staff_session() -> None:
+    """Log out: the session ends on the server too, so a copy of the cookie is worth nothing."""
+    sessions.end()
     logout_user()
     rotate_session()
+
+
+def change_password(sess, user, new_password: str) -> None:
+    """Set a staff user's password; every session of the account ends (the one making the change
+    too, unless the caller starts a fresh one)."""
+    user.password_hash = hash_password(new_password)
+    sessions.end_all(sess, user.get_id().partition(":")[0], user.id)
+    sess.flush()
 
 
 class LoginRefused(Exception):
@@ -110,13 +122,15 @@ class LoginRefused(Exception):
 
 
 def attempt_login(realm: str, authenticate, email: str, password: str):
-    """Check the password through ``authenticate(sess, email, password)``, with pauses after
-    repeated failures. Returns the user or raises LoginRefused. Failures are kept although the
+    """Check the password through ``authenticate(sess, email, password)``, with a growing delay
+    after repeated failures from the same address for the same account. Returns the user or raises LoginRefused. Failures are kept although the
     page answers with an error status, so that they count."""
     address = request.remote_addr or "unknown"
-    if throttle.is_paused(db.session, realm, email, address):
-        raise LoginRefused(_("For mange mislykkede forsøk på kort tid. Kontoen er satt på pause "
-                             "i et kvarter; prøv igjen etterpå."), status=429)
+    wait = throttle.wait_seconds(db.session, realm, email, address)
+    if wait:
+        raise LoginRefused(_("For mange mislykkede forsøk på kort tid fra denne enheten. Vent "
+                             "%(minutes)s minutt(er) og prøv igjen.", minutes=max(1, -(-wait // 60))),
+                           status=429)
     user = authenticate(db.session, email, password)
     if user is None:
         throttle.record_failure(db.session, realm, email, address)

@@ -1,0 +1,47 @@
+"""The base of every form: CSRF (Flask-WTF) and clean single-line text.
+
+Each ``StringField`` (and every field built on it: e-mail, password, search box…) of a
+:class:`PortalForm`, including those of nested forms and field lists, refuses control characters
+(:mod:`portal.core.text`); a ``TextAreaField`` keeps line breaks but refuses the rest. Forms in
+``portal/areas`` derive from ``PortalForm`` (tests/test_clean_input.py checks that)."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import Field, FieldList, FormField, StringField, TextAreaField
+from wtforms.validators import ValidationError
+
+from portal.core.text import MSG_CONTROL, has_control
+
+
+class NoControlCharacters:
+    """A WTForms validator: no control characters (line breaks allowed with ``multiline``)."""
+
+    field_flags = {}
+
+    def __init__(self, multiline: bool = False):
+        self.multiline = multiline
+
+    def __call__(self, form, field) -> None:
+        values = field.data if isinstance(field.data, list) else [field.data]
+        if any(has_control(v, multiline=self.multiline) for v in values):
+            raise ValidationError(str(MSG_CONTROL))
+
+
+def _guard(field: Field) -> None:
+    if isinstance(field, FormField):
+        for sub in field.form:
+            _guard(sub)
+    elif isinstance(field, FieldList):
+        for entry in field.entries:
+            _guard(entry)
+    elif isinstance(field, StringField):
+        check = NoControlCharacters(multiline=isinstance(field, TextAreaField))
+        # A new list per form instance: the declared validators are shared by all instances.
+        field.validators = [check, *field.validators]
+
+
+class PortalForm(FlaskForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self:
+            _guard(field)

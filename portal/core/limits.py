@@ -1,0 +1,95 @@
+"""Rate limits that hold across web processes: Flask-Limiter's storage, shared through Redis
+when ``PORTAL_REDIS_URL`` is set (memory for the embedded default, where one process serves).
+
+A view is marked with :func:`limited` and the name of its limit; the limit itself is a setting
+(``PORTAL_RATE_LIMIT_<NAME>``, e.g. ``"30/minute"``). Counting is per client address, or per
+any key a feature passes to :func:`hit` (the JSON API counts per credential). Past the limit
+the request ends with 429 and a ``Retry-After``: a page in the reader's language, or a problem
+document under /api/.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from flask import Flask, current_app, request
+from flask_limiter import Limiter
+from limits import parse
+from werkzeug.exceptions import TooManyRequests
+
+from portal.core.config import DEFAULT_RATE_LIMITS
+
+log = logging.getLogger(__name__)
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_seconds: int
+
+
+def limited(name: str, methods: Iterable[str] | None = None):
+    """Mark a view as counted against the limit ``name`` (only for ``methods``, if given)."""
+    if name not in DEFAULT_RATE_LIMITS:
+        raise ValueError(f"unknown rate limit {name!r}")
+
+    def mark(view):
+        view.rate_limit = (name, frozenset(methods) if methods else None)
+        return view
+
+    return mark
+
+
+def _limiter() -> Limiter:
+    return current_app.extensions["portal_limiter"]
+
+
+def hit(name: str, key: str, limit: str) -> Verdict:
+    """Count one request of ``key`` against ``limit`` (e.g. "120/minute") under ``name``."""
+    item = parse(limit)
+    strategy = _limiter().limiter
+    try:
+        allowed = strategy.hit(item, name, key)
+        stats = strategy.get_window_stats(item, name, key)
+    except Exception as exc:  # noqa: BLE001 - a store that is down must not stop the service
+        log.warning("rate limit store unavailable (%s): %s not counted", type(exc).__name__, name)
+        return Verdict(True, item.amount, item.amount, item.get_expiry())
+    reset = max(1, int(stats.reset_time - time.time()))
+    return Verdict(allowed, item.amount, stats.remaining, reset)
+
+
+def _check() -> None:
+    view = current_app.view_functions.get(request.endpoint or "")
+    mark = getattr(view, "rate_limit", None)
+    if mark is None:
+        return
+    name, methods = mark
+    if methods and request.method not in methods:
+        return
+    limit = str(current_app.config["PORTAL"][f"RATE_LIMIT_{name}"])
+    verdict = hit(name, request.remote_addr or "unknown", limit)
+    if not verdict.allowed:
+        raise TooManyRequests(retry_after=verdict.reset_seconds)
+
+
+def reset() -> None:
+    """Forget every count (tests)."""
+    _limiter().reset()
+
+
+def init_app(app: Flask) -> None:
+    cfg = app.config["PORTAL"]
+    limiter = Limiter(
+        key_func=lambda: request.remote_addr or "unknown",
+        storage_uri=str(cfg["REDIS_URL"] or "memory://"),
+        strategy="fixed-window",
+        key_prefix="portal",
+        headers_enabled=False,
+        swallow_errors=True,
+    )
+    limiter.init_app(app)
+    app.extensions["portal_limiter"] = limiter
+    app.before_request(_check)
