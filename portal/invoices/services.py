@@ -20,7 +20,7 @@ from portal.core import events
 from portal.core.db import utcnow
 from portal.core.events import Actor
 from portal.core.identifiers import kid_mod10
-from portal.core.outbox import OutboxKind, cancel_pending, enqueue
+from portal.core.outbox import OutboxAction, OutboxKind, OutboxMessage, OutboxStatus, cancel_pending, enqueue, move
 from portal.invoices import signals
 from portal.invoices.models import Invoice, InvoiceLine
 from portal.invoices.pdf import InvoiceLinePrint, InvoicePrint, PartyInfo, render_invoice_pdf
@@ -268,12 +268,35 @@ def mark_failed(sess: Session, inv: Invoice, reason: str) -> None:
     signals.invoice_failed.send(inv, sess=sess, reason=reason)
 
 
-def retry(sess: Session, inv: Invoice, actor: Actor) -> None:
-    """Try a failed delivery again, on the channel it failed on (support, after fixing the cause)."""
-    _move(sess, inv, InvoiceAction.RETRY, actor)
+def retry(sess: Session, inv: Invoice, actor: Actor, *, channel: Channel | None = None) -> None:
+    """Try a failed delivery again, on the channel it failed on (support, after fixing the cause),
+    or on ``channel`` when given."""
+    _move(sess, inv, InvoiceAction.RETRY, actor, channel=channel)
     sess.flush()  # bumps the version, so the new outbox row gets its own key
     _enqueue_delivery(sess, inv, inv.channel)
     sess.flush()
+
+
+def can_reach_without_efaktura(contact: Contact) -> bool:
+    """Can an invoice reach this contact by e-mail or post, should eFaktura not happen?"""
+    return bool(contact.email) or contact.has_postal_address
+
+
+def send_again(sess: Session, inv: Invoice, actor: Actor) -> Channel:
+    """The issuer sends a failed invoice again after fixing the contact. An e-mail or post that
+    failed goes by e-mail when the contact now has an address, else by post; a failed nettbank
+    delivery is tried in the nettbank again. The given-up outbox rows are kept as history.
+
+    Raises InvalidTransition when the invoice has not failed."""
+    channel = inv.channel if inv.channel is Channel.NETTBANK else fallback_channel(inv.contact)
+    dead = sess.scalars(select(OutboxMessage).where(
+        OutboxMessage.invoice_id == inv.id, OutboxMessage.status == OutboxStatus.DEAD,
+        OutboxMessage.kind.in_((OutboxKind.NETTBANK, OutboxKind.POST, OutboxKind.INVOICE_EMAIL))))
+    retry(sess, inv, actor, channel=channel)
+    for row in dead:
+        move(row, OutboxAction.SUPERSEDE)
+    sess.flush()
+    return channel
 
 
 def sender_party(issuer: Issuer) -> PartyInfo:

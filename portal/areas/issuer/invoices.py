@@ -17,7 +17,7 @@ from portal.contacts.rules import efaktura_blockers
 from portal.core import db, pagination
 from portal.core.auth import issuer_login_required
 from portal.core.events import Event
-from portal.core.formatting import OSLO
+from portal.core.formatting import OSLO, local_time
 from portal.core.identifiers import InvalidIdentifier
 from portal.core.states import InvalidTransition
 from portal.invoices import queries, services
@@ -80,7 +80,10 @@ def new():
                 if issue:
                     services.issue_invoice(db.session, inv, actor)
                 db.session.flush()
-                flash(_("Fakturaen er sendt.") if issue else _("Fakturaen er lagret som utkast."), "success")
+                if issue:
+                    _flash_issued(inv)
+                else:
+                    flash(_("Fakturaen er lagret som utkast."), "success")
                 return redirect(url_for("invoices.show", invoice_id=inv.id))
     status = 422 if request.method == "POST" else 200
     blockers = efaktura_blockers(contact, issuer)
@@ -111,7 +114,35 @@ def issue(invoice_id: int):
         flash(_("Fakturaen er allerede sendt."), "info")
         return redirect(url_for("invoices.show", invoice_id=invoice_id))
     db.session.flush()
-    flash(_("Fakturaen er sendt."), "success")
+    _flash_issued(inv)
+    return redirect(url_for("invoices.show", invoice_id=inv.id))
+
+
+def _flash_issued(inv: Invoice) -> None:
+    """Say what really happened: sent, or held while the customer is asked."""
+    if inv.state is InvoiceState.HELD:
+        flash(_("Fakturaen holdes tilbake mens %(name)s blir spurt om samtykke til eFaktura. Svarer kunden "
+                "ikke, sendes den på e-post eller i posten %(when)s.", name=inv.contact.name,
+                when=local_time(inv.held_until)), "info")
+    else:
+        flash(_("Fakturaen er sendt."), "success")
+
+
+@bp.post("/utsteder/fakturaer/<int:invoice_id>/send-igjen")
+@issuer_login_required
+def send_again(invoice_id: int):
+    """A failed invoice sent again by the issuer, after the contact was fixed."""
+    inv = _invoice_or_404(invoice_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        channel = services.send_again(db.session, inv, staff_actor(current_user))
+    except InvalidTransition:
+        db.session.rollback()
+        flash(_("Fakturaen er ikke feilet, så den ble ikke sendt på nytt."), "info")
+        return redirect(url_for("invoices.show", invoice_id=invoice_id))
+    words = {Channel.NETTBANK: _("til nettbanken"), Channel.EMAIL: _("på e-post"), Channel.POST: _("i posten")}
+    flash(_("Fakturaen sendes på nytt %(how)s.", how=words[channel]), "success")
     return redirect(url_for("invoices.show", invoice_id=inv.id))
 
 
