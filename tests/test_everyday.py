@@ -1,0 +1,131 @@
+"""Issue 16, the everyday experience: no dead ends, a decline that says so, statuses that are
+true, and words instead of codes."""
+# ruff: noqa: F811  (pytest fixtures imported from tests.test_consent_helpers)
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from sqlalchemy import select
+
+from portal.agreements.models import ConsentReceipt, Consumer, EFakturaAgreement
+from portal.agreements.states import AgreementState
+from portal.core import db, labels
+from portal.core.events import Event
+from portal.core.outbox import OutboxKind, OutboxMessage
+from portal.invoices import services as invoices
+from portal.invoices.models import Invoice
+from portal.invoices.states import Channel, InvoiceState
+from portal.issuers.models import Issuer
+from simulators.bankid.persons import OLA
+from tests.conftest import csrf_from
+from tests.factories import make_contact, make_invoice, make_issuer
+from tests.test_consent_helpers import (  # noqa: F401 (fixtures)
+    bankid_provider,
+    ctx,
+    link_path,
+    login,
+    portal,
+)
+from tests.test_invoices_issuer import form_data, setup
+from tests.test_issuer_accounts import login as staff_login
+from tests.test_issuer_accounts import query
+
+
+def test_unreachable_contact_is_warned_and_a_failed_invoice_can_be_sent_again(app, client, post_form):
+    """A contact with neither e-mail nor postal address is warned about on its page and on the
+    invoice form; once fixed, the issuer sends the failed invoice again from its page."""
+    issuer, user, contact = setup(app, active=False, email=None, address=False)
+    staff_login(client, post_form, user.email)
+    assert 'id="unreachable"' in client.get(f"/utsteder/kontakter/{contact.id}").get_data(as_text=True)
+    assert 'id="unreachable"' in client.get(f"/utsteder/fakturaer/ny?contact={contact.id}").get_data(as_text=True)
+    with app.app_context():
+        inv = make_invoice(db.session.get(Issuer, issuer.id), db.session.get(type(contact), contact.id))
+        assert inv.channel is Channel.POST
+        invoices.mark_failed(db.session, inv, "Kunden mangler postadresse")
+        db.session.commit()
+        inv_id = inv.id
+    page = client.get(f"/utsteder/fakturaer/{inv_id}").get_data(as_text=True)
+    assert "Legg inn en av dem" in page and "Send fakturaen på nytt" not in page
+    with app.app_context():
+        db.session.get(type(contact), contact.id).email = "ny@example.no"
+        db.session.commit()
+    page = client.get(f"/utsteder/fakturaer/{inv_id}").get_data(as_text=True)
+    assert "Send fakturaen på nytt" in page
+    resp = post_form(f"/utsteder/fakturaer/{inv_id}/send-igjen", {}, page=f"/utsteder/fakturaer/{inv_id}")
+    assert resp.status_code == 302
+    inv = query(app, lambda s: s.get(Invoice, inv_id))
+    assert (inv.state, inv.channel) == (InvoiceState.SENDING, Channel.EMAIL)
+    retry = query(app, lambda s: s.scalar(select(Event).where(Event.invoice_id == inv_id, Event.action == "retry")))
+    assert retry is not None and retry.actor_type == "issuer_user"
+    assert query(app, lambda s: s.scalar(select(OutboxMessage.kind).where(
+        OutboxMessage.invoice_id == inv_id, OutboxMessage.kind == OutboxKind.INVOICE_EMAIL))) is not None
+    assert "sendes på nytt på e-post" in client.get(resp.headers["Location"]).get_data(as_text=True)
+
+
+def test_decline_page_says_decline_and_keeps_a_decline_receipt(ctx):
+    """After "Nei takk" the page is about declining, the decline button comes first and is the
+    primary one, and the receipt keeps the decline text (never "Jeg godtar")."""
+    issuer = make_issuer(name="Strømselskapet AS")
+    make_invoice(issuer, make_contact(issuer, name=OLA.name))
+    db.session.commit()
+    client = ctx.test_client()
+    path = link_path()
+    login(client, OLA.national_id, next=path + "/svar?choice=decline")
+    html = client.get(path + "/svar?choice=decline").get_data(as_text=True)
+    assert "Dette takker du nei til" in html and "Dette godtar du" not in html
+    assert "Jeg takker nei til eFaktura fra Strømselskapet AS" in html
+    first_button = html.split("<button type=\"submit\" name=\"decision\"", 2)[1]
+    assert "Avslå eFaktura" in first_button and "button-secondary" not in first_button.split(">")[0]
+    digest = html.split('name="digest" value="')[1].split('"')[0]
+    done = client.post(path + "/svar", data={"csrf_token": csrf_from(html), "digest": digest,
+                                             "decision": "decline", "choice": "decline"})
+    assert done.status_code == 302
+    db.session.expire_all()
+    [receipt] = db.session.scalars(select(ConsentReceipt)).all()
+    assert receipt.decision == "decline"
+    assert receipt.shown_text.startswith("Jeg takker nei") and "Jeg godtar" not in receipt.shown_text
+
+
+def test_held_invoice_flash_says_held_and_why(app, client, post_form):
+    """Issuing an invoice that is held for consent does not claim it was sent."""
+    _i, user, contact = setup(app)
+    staff_login(client, post_form, user.email)
+    resp = post_form(f"/utsteder/fakturaer/ny?contact={contact.id}", form_data(number="1"))
+    page = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "Fakturaen er sendt." not in page
+    assert f"Fakturaen holdes tilbake mens {contact.name} blir spurt om samtykke" in page
+
+
+def test_statuses_say_what_really_happened(app):
+    """Post in the print queue is not "Levert"; a paid eFaktura reads "Betalt i nettbanken";
+    histories say what happened in words, without state arrows."""
+    post = SimpleNamespace(action="deliver", data={"channel": "post"}, subject_type="invoice",
+                           from_state="sending", to_state="delivered")
+    hold = SimpleNamespace(action="hold", data={"route": "consent_request"}, subject_type="invoice",
+                           from_state="draft", to_state="held")
+    with app.test_request_context():
+        assert labels.event_summary(post) == "Lagt i utskriftskø for post"
+        assert "→" not in labels.event_summary(hold) and "Holdt tilbake" in labels.event_summary(hold)
+        assert labels.bankid_level("urn:bankid:bid;LOA=4") == "BankID, høyt sikkerhetsnivå (nivå 4)"
+        template = app.jinja_env.from_string(
+            '{% from "invoices/_status.html" import status_text %}{{ status_text(inv) }}')
+        paid = SimpleNamespace(state=InvoiceState.DELIVERED, channel=Channel.NETTBANK, paid_in_nettbank=True)
+        queued = SimpleNamespace(state=InvoiceState.DELIVERED, channel=Channel.POST, paid_in_nettbank=False)
+        assert template.render(inv=paid) == "Betalt i nettbanken"
+        assert template.render(inv=queued) == "Lagt i utskriftskø"
+
+
+def test_contact_with_active_agreement_is_not_told_its_first_invoice_is_held(app, client, post_form):
+    """A contact whose customer said yes reads that invoices go to the nettbank."""
+    _i, user, contact = setup(app)
+    with app.app_context():
+        consumer = Consumer(sub="sub-everyday", name=contact.name)
+        db.session.add(consumer)
+        db.session.flush()
+        db.session.add(EFakturaAgreement(issuer_id=_i.id, contact_id=contact.id, consumer_id=consumer.id,
+                                         state=AgreementState.ACTIVE))
+        db.session.commit()
+    staff_login(client, post_form, user.email)
+    page = client.get(f"/utsteder/kontakter/{contact.id}").get_data(as_text=True)
+    assert "Første faktura holdes tilbake" not in page
+    assert "aktiv eFaktura-avtale med dere" in page
