@@ -115,7 +115,7 @@ def test_csv_preview_saves_nothing_then_imports_valid_rows(app, client, post_for
         content_type="multipart/form-data")
     page = resp.get_data(as_text=True)
     assert resp.status_code == 200
-    assert "2 rader kan importeres, 4 rader har feil" in page
+    assert "2 rader kan importeres. 4 rader har feil." in page
     assert "Mente du +4791234567?" in page
     assert "mangler organisasjonsnummer" in page
     assert "står også på linje 2" in page

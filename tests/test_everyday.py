@@ -129,3 +129,48 @@ def test_contact_with_active_agreement_is_not_told_its_first_invoice_is_held(app
     page = client.get(f"/utsteder/kontakter/{contact.id}").get_data(as_text=True)
     assert "Første faktura holdes tilbake" not in page
     assert "aktiv eFaktura-avtale med dere" in page
+
+
+def test_demo_approver_email_is_queued_at_seeding(db_session):
+    """The demo issuer awaiting approval has its approver e-mail in the outbox from the start."""
+    from portal.demo import load_demo
+
+    assert load_demo() is True
+    to = [m.payload.get("to") for m in db_session.scalars(select(OutboxMessage).where(
+        OutboxMessage.kind == OutboxKind.EMAIL))]
+    assert "ali@snekker-demo.no" in to
+
+
+def test_one_port_setting_moves_the_system_and_the_banner_shows_the_deadline():
+    """PORTAL_PORT derives the other ports and URLs (explicit ones are kept); the banner prints
+    the consent deadline."""
+    from portal.run import banner, derive_ports
+
+    env = {"PORTAL_PORT": "6000", "PORTAL_REGISTER_URL": "http://register.example/api"}
+    derive_ports(env)
+    assert env["PORTAL_BASE_URL"] == "http://127.0.0.1:6000"
+    assert env["PORTAL_BANKID_PORT"] == "6001" and env["PORTAL_BANKID_ISSUER"] == "http://127.0.0.1:6001"
+    assert env["PORTAL_REGISTER_PORT"] == "6002" and env["PORTAL_REGISTER_URL"] == "http://register.example/api"
+    text = banner({"BASE_URL": "http://127.0.0.1:6000", "BANKID_ISSUER": "http://127.0.0.1:6001",
+                   "REGISTER_URL": "http://127.0.0.1:6002/enhetsregisteret/api", "CONSENT_DEADLINE_SECONDS": 60})
+    assert "Consent deadline        60 seconds" in text
+
+
+def test_wording_counts_and_csv_columns(app, client, post_form):
+    """Counts agree with their number, CSV errors name their column, the awaiting-approval
+    dashboard does not offer "Aktiver", and one menu entry is not named like the product."""
+    import io
+
+    _i, user, _c = setup(app)
+    staff_login(client, post_form, user.email)
+    csv_text = ("kundenummer;type;navn;organisasjonsnummer;mobil;epost;adresse;postnummer;poststed;sprak;"
+                "aksesspunkt;motta_edokumenter;fodselsdato\n"
+                "900;privat;Ola Test;;+4791234567;ola@example.no;Vei 1;5003;Bergen;nb;B2CNO;kanskje;\n")
+    page = client.get("/utsteder/kontakter/import").get_data(as_text=True)
+    resp = client.post("/utsteder/kontakter/import", data={"csrf_token": csrf_from(page),
+                       "file": (io.BytesIO(csv_text.encode()), "k.csv")}, content_type="multipart/form-data")
+    html = resp.get_data(as_text=True)
+    assert "1 rad har feil." in html and "1 rader" not in html
+    assert "Kolonnen «" in html
+    nav = client.get("/utsteder/").get_data(as_text=True).split("<nav", 1)[1].split("</nav>", 1)[0]
+    assert nav.count("eFaktura B2C") == 0

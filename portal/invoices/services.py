@@ -20,7 +20,15 @@ from portal.core import events
 from portal.core.db import utcnow
 from portal.core.events import Actor
 from portal.core.identifiers import kid_mod10
-from portal.core.outbox import OutboxAction, OutboxKind, OutboxMessage, OutboxStatus, cancel_pending, enqueue, move
+from portal.core.outbox import (
+    OutboxAction,
+    OutboxKind,
+    OutboxMessage,
+    OutboxStatus,
+    cancel_pending,
+    enqueue,
+    move,
+)
 from portal.invoices import signals
 from portal.invoices.models import Invoice, InvoiceLine
 from portal.invoices.pdf import InvoiceLinePrint, InvoicePrint, PartyInfo, render_invoice_pdf
