@@ -174,3 +174,32 @@ def test_wording_counts_and_csv_columns(app, client, post_form):
     assert "Kolonnen «" in html
     nav = client.get("/utsteder/").get_data(as_text=True).split("<nav", 1)[1].split("</nav>", 1)[0]
     assert nav.count("eFaktura B2C") == 0
+
+
+GSM7 = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
+           "¿abcdefghijklmnopqrstuvwxyzäöñüà")
+
+
+def test_consent_sms_fits_one_segment_with_a_short_link(ctx):
+    """The consent SMS is one GSM-7 segment (160 characters) with a short link that leads to the
+    signed link; an unknown code is refused. A very long company name is cut, never the link."""
+    from portal.agreements.services import consent_sms_text
+    from portal.core.tokens import ShortLink
+
+    issuer = make_issuer(name="Strømselskapet AS")
+    make_invoice(issuer, make_contact(issuer, name=OLA.name))
+    db.session.commit()
+    sms = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == OutboxKind.SMS)).one()
+    text = sms.payload["text"]
+    assert len(text) <= 160 and set(text) <= GSM7, (len(text), set(text) - GSM7)
+    code = text.split("/s/", 1)[1].split()[0]
+    assert len(code) == 8
+    client = ctx.test_client()
+    resp = client.get(f"/s/{code}")
+    assert resp.status_code == 302
+    assert resp.headers["Location"] == "/samtykke/" + db.session.get(ShortLink, code).token
+    assert client.get("/s/zzzzzzzz").status_code == 404
+    long_name = "Vestlandets Forente Kraft- og Nettselskap for Fjord og Fjell AS"
+    with ctx.test_request_context():
+        long_text = consent_sms_text(long_name, "http://127.0.0.1:5000/s/AbCdEfGh")
+    assert len(long_text) <= 160 and long_text.count("http://127.0.0.1:5000/s/AbCdEfGh") == 1

@@ -245,7 +245,7 @@ def back_to_contact(page: Page, contact: Contact) -> None:
 def consent_link_from_sms(page: Page, system, contact: Contact) -> str:
     rows = wait_for_mail(page, system, contact.mobile, "sms")
     open_message(page, rows)
-    return link_in_message(page, "/samtykke/")
+    return link_in_message(page, "/s/")
 
 
 def bankid_login(page: Page, national_id: str, *, a11y: bool = True, screen_name: str | None = None) -> None:

@@ -24,6 +24,7 @@ from portal.areas.consumer.forms import ApproveForm, DecisionForm, StopForm
 from portal.bankid.client import consumer_login_required, current_consumer
 from portal.core import db
 from portal.core.states import InvalidTransition
+from portal.core.tokens import Purpose, expand
 
 bp = Blueprint("consumer", __name__)
 
@@ -73,6 +74,16 @@ def _page_text(issuer_name: str, choice: str | None) -> str:
     if choice == "decline":
         return services.decline_text(issuer_name, _language())
     return services.consent_text(issuer_name, _language())
+
+
+@bp.get("/s/<code>")
+def short_link(code: str):
+    """The short link of a consent SMS: on to the signed link it stands for (which still decides
+    whether it can be answered)."""
+    token = expand(db.session, Purpose.CONSENT, code)
+    if token is None:
+        return _problem(services.ConsentLink(services.LinkStatus.INVALID))
+    return redirect(url_for("consumer.landing", token=token))
 
 
 def _render_confirm(view, token: str, form: DecisionForm, *, status: int = 200, text_changed: bool = False,

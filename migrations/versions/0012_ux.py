@@ -1,0 +1,34 @@
+"""The everyday experience: short links for the consent SMS (one segment).
+
+Revision ID: 0012
+Revises: 0008
+Create Date: 2026-11-28 16:00:00
+"""
+from alembic import op
+import sqlalchemy as sa
+import portal.core.db
+
+
+revision = '0012'
+down_revision = '0008'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table('short_links',
+    sa.Column('code', sa.String(length=16), nullable=False),
+    sa.Column('purpose', sa.String(length=40), nullable=False),
+    sa.Column('token', sa.Text(), nullable=False),
+    sa.Column('created_at', portal.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', portal.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('code', name=op.f('pk_short_links'))
+    )
+    with op.batch_alter_table('short_links', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_short_links_expires_at'), ['expires_at'], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('short_links', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_short_links_expires_at'))
+    op.drop_table('short_links')
