@@ -203,3 +203,16 @@ def test_consent_sms_fits_one_segment_with_a_short_link(ctx):
     with ctx.test_request_context():
         long_text = consent_sms_text(long_name, "http://127.0.0.1:5000/s/AbCdEfGh")
     assert len(long_text) <= 160 and long_text.count("http://127.0.0.1:5000/s/AbCdEfGh") == 1
+
+
+def test_fallback_email_links_to_my_agreements(ctx):
+    """The invoice e-mail that invites the reader to choose eFaktura gives the way to do it."""
+    from portal.invoices.delivery import render_invoice_mail
+
+    issuer = make_issuer(name="Strømselskapet AS")
+    contact = make_contact(issuer, name=OLA.name, mobile=None)
+    inv = make_invoice(issuer, contact)
+    db.session.commit()
+    mail = render_invoice_mail(inv)
+    assert "tilbyr eFaktura" in mail.text
+    assert "http://localhost/min-side/avtaler" in mail.text and 'href="http://localhost/min-side/avtaler"' in mail.html
