@@ -21,7 +21,6 @@ from portal.invoices import services as invoices
 from portal.invoices.models import Invoice
 from portal.invoices.states import Channel, InvoiceState
 
-
 MY_AGREEMENTS_PATH = "/min-side/avtaler"  # served by the consumer area
 
 
