@@ -45,10 +45,10 @@ def load_demo() -> bool:
 
     seed = events.Actor("system", None, "demo data")
     active = Issuer(name="Fjordlys Energi AS", org_number=ACTIVE_ORG, address_line="Kaigata 4",
-                    postal_code="5015", city="Bergen", account_number="12345678903")
+                    postal_code="5015", city="Bergen", account_number="12345678903", vat_registered=True)
     pending = Issuer(name="Snekker Hansen AS", org_number=PENDING_ORG, address_line="Verkstedveien 12",
                      postal_code="7010", city="Trondheim", account_number="86011117947",
-                     uses_avtalegiro=True)
+                     uses_avtalegiro=True, vat_registered=True)
     sess.add_all([active, pending])
     sess.flush()
     active.b2c_active_since = utcnow()

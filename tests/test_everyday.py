@@ -216,3 +216,60 @@ def test_fallback_email_links_to_my_agreements(ctx):
     mail = render_invoice_mail(inv)
     assert "tilbyr eFaktura" in mail.text
     assert "http://localhost/min-side/avtaler" in mail.text and 'href="http://localhost/min-side/avtaler"' in mail.html
+
+
+def test_vat_comes_from_the_register_and_a_single_amount_has_a_vat_rate(app, client, post_form):
+    """The register's registrertIMvaregisteret becomes the issuer's VAT registration; a single
+    amount defaults to 25 % for a VAT-registered issuer; every PDF of that issuer shows "MVA"
+    after the organisation number, also one whose lines carry 0 %."""
+    import io
+
+    from pypdf import PdfReader
+
+    from portal.issuers.register import _parse_unit
+
+    body = {"organisasjonsnummer": "923609016", "navn": "Fjordlys Energi AS",
+            "forretningsadresse": {"adresse": ["Kaigata 4"], "postnummer": "5015", "poststed": "BERGEN"},
+            "registrertIMvaregisteret": True}
+    assert _parse_unit("923609016", 200, body).vat_registered is True
+    assert _parse_unit("923609016", 200, {**body, "registrertIMvaregisteret": False}).vat_registered is False
+
+    issuer, user, contact = setup(app)
+    with app.app_context():
+        db.session.get(Issuer, issuer.id).vat_registered = True
+        db.session.commit()
+    staff_login(client, post_form, user.email)
+    url = f"/utsteder/fakturaer/ny?contact={contact.id}"
+    page = client.get(url).get_data(as_text=True)
+    assert 'name="total_vat"' in page and '<option selected value="25">' in page
+    resp = post_form(url, form_data(number="5", total="1000", total_vat="25", **{
+        "lines-0-description": "", "lines-0-quantity": "", "lines-0-unit_price": ""}))
+    assert resp.status_code == 302
+    inv = query(app, lambda s: s.scalar(select(Invoice).where(Invoice.number == "5")))
+    assert (inv.net_ore, inv.vat_ore, inv.total_ore) == (100000, 25000, 125000)
+
+    resp = post_form(url, form_data(number="6", total="1000", total_vat="0", **{
+        "lines-0-description": "", "lines-0-quantity": "", "lines-0-unit_price": ""}))
+    inv6 = query(app, lambda s: s.scalar(select(Invoice).where(Invoice.number == "6")))
+    assert inv6.vat_ore == 0
+    for number in (inv.id, inv6.id):
+        pdf = client.get(f"/utsteder/fakturaer/{number}/pdf").data
+        text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+        assert "MVA" in text.replace("\n", " ").split("Org")[1][:40], text[:300]
+
+
+def test_company_settings_page(app, client, post_form):
+    """A new issuer has a settings page: address and account number, VAT registration shown."""
+    issuer, user, _c = setup(app)
+    staff_login(client, post_form, user.email)
+    page = client.get("/utsteder/bedrift").get_data(as_text=True)
+    assert "Bedriftsinnstillinger" in page and "Ikke registrert i Merverdiavgiftsregisteret" in page
+    resp = post_form("/utsteder/bedrift", {"address_line": "Nyveien 2", "postal_code": "5003", "city": "Bergen",
+                                           "account_number": "1234.56.78903"})
+    assert resp.status_code == 302
+    saved = query(app, lambda s: s.get(Issuer, issuer.id))
+    assert (saved.address_line, saved.postal_code, saved.city) == ("Nyveien 2", "5003", "Bergen")
+    ev = query(app, lambda s: s.scalar(select(Event).where(Event.subject_type == "issuer", Event.action == "update")))
+    assert ev is not None and "address_line" in ev.data["fields"]
+    bad = post_form("/utsteder/bedrift", {"address_line": "", "postal_code": "50", "city": "", "account_number": "1"})
+    assert bad.status_code == 422

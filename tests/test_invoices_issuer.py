@@ -60,7 +60,7 @@ def test_inactive_issuer_form_warns_and_sends_by_email(app, client, post_form):
     login(client, post_form, user.email)
     url = f"/utsteder/fakturaer/ny?contact={contact.id}"
     assert "eFaktura er ikke tilgjengelig før utstederavtalen er godkjent" in client.get(url).get_data(as_text=True)
-    resp = post_form(url, form_data(number="77", total="500", **{"lines-0-description": "",
+    resp = post_form(url, form_data(number="77", total="500", total_vat="0", **{"lines-0-description": "",
                                                                   "lines-0-quantity": "", "lines-0-unit_price": ""}))
     assert resp.status_code == 302
     inv = query(app, lambda s: s.scalar(select(Invoice)))

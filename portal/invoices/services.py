@@ -326,6 +326,7 @@ def print_data(inv: Invoice):
                                      ln.line_net_ore + ln.line_vat_ore) for ln in inv.lines),
         net_ore=inv.net_ore, vat_ore=inv.vat_ore, total_ore=inv.total_ore,
         language=contact.language if contact.language in ("nb", "en") else "nb",
+        issuer_vat_registered=bool(inv.issuer.vat_registered),
     )
 
 

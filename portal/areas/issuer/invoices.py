@@ -59,6 +59,7 @@ def new():
         form.issue_date.data = _today()
         form.due_date.data = _today() + dt.timedelta(days=14)
         form.account_number.data = issuer.account_number or ""
+        form.total_vat.data = "25" if issuer.vat_registered else "0"
     if form.validate_on_submit():
         number = form.number.data.strip()
         if services.number_taken(db.session, issuer.id, number):
