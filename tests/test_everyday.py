@@ -273,3 +273,34 @@ def test_company_settings_page(app, client, post_form):
     assert ev is not None and "address_line" in ev.data["fields"]
     bad = post_form("/utsteder/bedrift", {"address_line": "", "postal_code": "50", "city": "", "account_number": "1"})
     assert bad.status_code == 422
+
+
+def test_drafts_can_be_edited_and_deleted_with_events(app, client, post_form):
+    """A draft can be changed (lines and totals recomputed) and deleted, each with an event;
+    a sent invoice can be neither."""
+    _i, user, contact = setup(app)
+    staff_login(client, post_form, user.email)
+    resp = post_form(f"/utsteder/fakturaer/ny?contact={contact.id}", form_data(number="40", action="save"))
+    draft = query(app, lambda s: s.scalar(select(Invoice).where(Invoice.number == "40")))
+    assert draft.state is InvoiceState.DRAFT
+    page = client.get(f"/utsteder/fakturaer/{draft.id}").get_data(as_text=True)
+    assert "Endre utkastet" in page and "Slett utkastet" in page
+    form = client.get(f"/utsteder/fakturaer/{draft.id}/endre").get_data(as_text=True)
+    assert 'value="Rørleggerarbeid"' in form
+    resp = post_form(f"/utsteder/fakturaer/{draft.id}/endre", form_data(
+        number="41", action="save", **{"lines-0-quantity": "1", "lines-0-unit_price": "100"}))
+    assert resp.status_code == 302
+    changed = query(app, lambda s: (lambda i: (i.number, i.total_ore, len(i.lines)))(s.get(Invoice, draft.id)))
+    assert changed == ("41", 12500, 1)
+    resp = post_form(f"/utsteder/fakturaer/{draft.id}/slett", {}, page=f"/utsteder/fakturaer/{draft.id}")
+    assert resp.status_code == 302
+    assert query(app, lambda s: s.get(Invoice, draft.id)) is None
+    actions = query(app, lambda s: [e.action for e in s.scalars(select(Event).where(
+        Event.subject_type == "invoice", Event.subject_id == draft.id).order_by(Event.id))])
+    assert actions == ["create", "update", "delete"]
+
+    post_form(f"/utsteder/fakturaer/ny?contact={contact.id}", form_data(number="42"))
+    sent = query(app, lambda s: s.scalar(select(Invoice).where(Invoice.number == "42")))
+    resp = post_form(f"/utsteder/fakturaer/{sent.id}/slett", {}, page=f"/utsteder/fakturaer/{sent.id}")
+    assert query(app, lambda s: s.get(Invoice, sent.id)) is not None
+    assert client.get(f"/utsteder/fakturaer/{sent.id}/endre").status_code == 302

@@ -57,6 +57,7 @@ ACTIONS = {
     "withdraw": _l("Trukket tilbake"),
     "sent": _l("Sendt"),
     "update": _l("Endret"),
+    "delete": _l("Slettet"),
     "link_sent": _l("Lenke til godkjenning sendt"),
     "avtalegiro_stopped": _l("AvtaleGiro stoppet"),
     "third_party_terminated": _l("Tidligere eFaktura-avtaler avsluttet"),

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from portal.agreements import reachability
@@ -73,6 +73,53 @@ def create_invoice(sess: Session, issuer: Issuer, contact: Contact, *, number: s
     events.record(sess, actor, "invoice", inv.id, "create", to_state=inv.state.value,
                   issuer_id=issuer.id, contact_id=contact.id, invoice_id=inv.id)
     return inv
+
+
+def _set_lines(inv: Invoice, lines: list[LineInput]) -> None:
+    """Replace the lines and compute the totals, in øre."""
+    inv.lines.clear()
+    net = vat = 0
+    for pos, line in enumerate(lines, start=1):
+        line_net = _round_ore(line.quantity * line.unit_price_ore)
+        line_vat = _round_ore(Decimal(line_net) * line.vat_rate_percent / 100)
+        inv.lines.append(InvoiceLine(position=pos, description=line.description, quantity=line.quantity,
+                                     unit_price_ore=line.unit_price_ore,
+                                     vat_rate_percent=line.vat_rate_percent,
+                                     line_net_ore=line_net, line_vat_ore=line_vat))
+        net += line_net
+        vat += line_vat
+    inv.net_ore, inv.vat_ore, inv.total_ore = net, vat, net + vat
+
+
+class NotADraft(Exception):
+    """Only a draft can be changed or deleted: anything sent is history."""
+
+
+def update_draft(sess: Session, inv: Invoice, *, number: str, issue_date: dt.date, due_date: dt.date,
+                 kid: str, account_number: str, lines: list[LineInput], actor: Actor) -> Invoice:
+    """Change a draft (number, dates, KID, account, lines), with an event."""
+    if inv.state is not InvoiceState.DRAFT:
+        raise NotADraft(inv.id)
+    inv.number, inv.issue_date, inv.due_date, inv.kid, inv.account_number = (
+        number, issue_date, due_date, kid, account_number)
+    sess.flush()  # the old lines go before the new ones take their positions
+    _set_lines(inv, lines)
+    sess.flush()
+    events.record(sess, actor, "invoice", inv.id, "update", issuer_id=inv.issuer_id, contact_id=inv.contact_id,
+                  invoice_id=inv.id, data={"number": number})
+    return inv
+
+
+def delete_draft(sess: Session, inv: Invoice, actor: Actor) -> None:
+    """Delete a draft. Its history stays (under the contact), with an event saying it was deleted."""
+    if inv.state is not InvoiceState.DRAFT:
+        raise NotADraft(inv.id)
+    signals.draft_deleting.send(inv, sess=sess)
+    sess.execute(update(events.Event).where(events.Event.invoice_id == inv.id).values(invoice_id=None))
+    events.record(sess, actor, "invoice", inv.id, "delete", issuer_id=inv.issuer_id, contact_id=inv.contact_id,
+                  data={"number": inv.number})
+    sess.delete(inv)
+    sess.flush()
 
 
 def _move(sess: Session, inv: Invoice, action: InvoiceAction, actor: Actor, *, channel: Channel | None = None,

@@ -11,3 +11,5 @@ _signals = Namespace()
 invoice_delivered = _signals.signal("invoice-delivered")
 # The channel gave the invoice up; support can retry.
 invoice_failed = _signals.signal("invoice-failed")
+# A draft is about to be deleted: rows of higher features that point at it go first.
+draft_deleting = _signals.signal("draft-deleting")
