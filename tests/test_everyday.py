@@ -304,3 +304,41 @@ def test_drafts_can_be_edited_and_deleted_with_events(app, client, post_form):
     resp = post_form(f"/utsteder/fakturaer/{sent.id}/slett", {}, page=f"/utsteder/fakturaer/{sent.id}")
     assert query(app, lambda s: s.get(Invoice, sent.id)) is not None
     assert client.get(f"/utsteder/fakturaer/{sent.id}/endre").status_code == 302
+
+
+def test_daily_digest_is_opt_in_and_sent_once_a_day(app, client, post_form):
+    """An issuer that opts in on the company page gets one e-mail a day listing declines and
+    stops (through the outbox, by `flask send-digests`); without opting in, none."""
+    import datetime as dt
+
+    from portal.agreements import digest
+    from portal.core.db import utcnow
+
+    issuer, user, contact = setup(app)
+    with app.app_context():
+        consumer = Consumer(sub="sub-digest", name=contact.name)
+        db.session.add(consumer)
+        db.session.flush()
+        agreement = EFakturaAgreement(issuer_id=issuer.id, contact_id=contact.id, consumer_id=consumer.id,
+                                      state=AgreementState.DECLINED)
+        db.session.add(agreement)
+        db.session.flush()
+        db.session.add(ConsentReceipt(agreement_id=agreement.id, consumer_id=consumer.id, decision="decline",
+                                      text_version="t", shown_text="Jeg takker nei", channel="sms",
+                                      bankid_sub="sub-digest"))
+        db.session.commit()
+        assert digest.send_digests(db.session, utcnow(), "http://portal") == 0  # not opted in
+    staff_login(client, post_form, user.email)
+    page = client.get("/utsteder/bedrift").get_data(as_text=True)
+    assert "daglig e-post" in page
+    post_form("/utsteder/bedrift", {"address_line": "Storgata 1", "postal_code": "0155", "city": "Oslo",
+                                    "account_number": "1234.56.78903", "digest_opt_in": "y"})
+    with app.app_context():
+        assert db.session.get(Issuer, issuer.id).digest_opt_in is True
+        assert digest.send_digests(db.session, utcnow(), "http://portal") == 1
+        assert digest.send_digests(db.session, utcnow(), "http://portal") == 0  # once a day
+        db.session.commit()
+        mail = db.session.scalars(select(OutboxMessage).where(OutboxMessage.idempotency_key.like("digest:%"))).one()
+        assert mail.payload["to"] == user.email and contact.name in mail.payload["text"]
+        assert "takket nei" in mail.payload["text"] and "1 kunde takket nei" in mail.payload["subject"]
+        assert digest.send_digests(db.session, utcnow() + dt.timedelta(days=2), "http://portal") == 0  # old news

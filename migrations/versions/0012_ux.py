@@ -1,5 +1,5 @@
 """The everyday experience: short links for the consent SMS (one segment); the issuer's VAT
-registration (from the business register).
+registration (from the business register) and its opt-in daily digest.
 
 Revision ID: 0012
 Revises: 0008
@@ -19,6 +19,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('issuers', schema=None) as batch_op:
         batch_op.add_column(sa.Column('vat_registered', sa.Boolean(), server_default=sa.false(), nullable=False))
+        batch_op.add_column(sa.Column('digest_opt_in', sa.Boolean(), server_default=sa.false(), nullable=False))
     op.create_table('short_links',
     sa.Column('code', sa.String(length=16), nullable=False),
     sa.Column('purpose', sa.String(length=40), nullable=False),
@@ -36,4 +37,5 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_short_links_expires_at'))
     op.drop_table('short_links')
     with op.batch_alter_table('issuers', schema=None) as batch_op:
+        batch_op.drop_column('digest_opt_in')
         batch_op.drop_column('vat_registered')

@@ -24,6 +24,8 @@ class Issuer(Base):
     # In the VAT register (Merverdiavgiftsregisteret), as the business register says: decides
     # "MVA" after the organisation number on every invoice, and the default VAT rate.
     vat_registered: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Opt-in: a daily e-mail to staff listing customers who declined or stopped eFaktura.
+    digest_opt_in: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     b2c_active_since: Mapped[dt.datetime | None]
 

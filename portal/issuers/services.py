@@ -458,11 +458,14 @@ def scoped_get(sess: Session, model, object_id: int, issuer_id: int):
 
 
 def update_company_settings(sess: Session, issuer: Issuer, user: IssuerUser, *, address_line: str,
-                            postal_code: str, city: str, account_number: str) -> list[str]:
+                            postal_code: str, city: str, account_number: str,
+                            digest_opt_in: bool | None = None) -> list[str]:
     """Change the company's address and account number; returns the names of what changed
     (recorded as one event). The name, org number and VAT registration come from the register."""
     wanted = {"address_line": address_line.strip()[:200], "postal_code": postal_code.strip()[:10],
               "city": city.strip()[:100], "account_number": account_number or None}
+    if digest_opt_in is not None:
+        wanted["digest_opt_in"] = bool(digest_opt_in)
     changed = [name for name, value in wanted.items() if getattr(issuer, name) != value]
     for name in changed:
         setattr(issuer, name, wanted[name])

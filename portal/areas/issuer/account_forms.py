@@ -113,6 +113,8 @@ class CompanySettingsForm(FlaskForm):
     account_number = StringField(_l("Kontonummer for innbetalinger"),
                                  validators=[_identifier(validate_account_number)],
                                  description=_l("11 sifre, for eksempel 1234.56.78903. Foreslås på nye fakturaer."))
+    digest_opt_in = BooleanField(_l("Send oss en daglig e-post når kunder takker nei til eller stopper eFaktura"),
+                                 description=_l("Går til alle brukerne i bedriften, bare på dager med slike svar."))
 
     def validate_postal_code(self, field) -> None:
         field.data = (field.data or "").strip()

@@ -149,7 +149,7 @@ def company():
         changed = services.update_company_settings(
             db.session, issuer, current_user, address_line=form.address_line.data or "",
             postal_code=form.postal_code.data or "", city=form.city.data or "",
-            account_number=form.account_number.data or "")
+            account_number=form.account_number.data or "", digest_opt_in=form.digest_opt_in.data)
         flash(_("Endringene er lagret.") if changed else _("Ingenting ble endret."), "success")
         return redirect(url_for("issuers.company"))
     status = 422 if request.method == "POST" else 200
