@@ -21,6 +21,7 @@ from portal.core.db import utcnow
 from portal.core.identifiers import kid_mod10, mask_national_id
 from portal.integrations import credentials, webhooks
 from portal.invoices import services as invoices
+from portal.issuers import services as issuer_services
 from portal.issuers.models import Issuer, IssuerAgreement, IssuerUser
 from portal.issuers.states import IssuerAgreementState
 from portal.support.models import SupportUser
@@ -44,10 +45,10 @@ def load_demo() -> bool:
 
     seed = events.Actor("system", None, "demo data")
     active = Issuer(name="Fjordlys Energi AS", org_number=ACTIVE_ORG, address_line="Kaigata 4",
-                    postal_code="5015", city="Bergen", account_number="12345678903")
+                    postal_code="5015", city="Bergen", account_number="12345678903", vat_registered=True)
     pending = Issuer(name="Snekker Hansen AS", org_number=PENDING_ORG, address_line="Verkstedveien 12",
                      postal_code="7010", city="Trondheim", account_number="86011117947",
-                     uses_avtalegiro=True)
+                     uses_avtalegiro=True, vat_registered=True)
     sess.add_all([active, pending])
     sess.flush()
     active.b2c_active_since = utcnow()
@@ -56,11 +57,7 @@ def load_demo() -> bool:
         IssuerAgreement(issuer_id=active.id, approver_name="Kari Nordmann",
                         approver_email="leder@fjordkraft-demo.no", state=IssuerAgreementState.APPROVED,
                         approved_at=utcnow()),
-        IssuerAgreement(issuer_id=pending.id, approver_name="Ali Hassan", approver_email="ali@snekker-demo.no",
-                        state=IssuerAgreementState.PENDING),
         IssuerUser(issuer_id=active.id, email="regnskap@fjordkraft-demo.no", name="Liv Regnskap",
-                   password_hash=hash_password(DEMO_PASSWORD), email_verified_at=utcnow()),
-        IssuerUser(issuer_id=pending.id, email="post@snekker-demo.no", name="Per Hansen",
                    password_hash=hash_password(DEMO_PASSWORD), email_verified_at=utcnow()),
         SupportUser(email="support@efaktura-demo.no", name="Sara Support",
                     password_hash=hash_password(DEMO_PASSWORD)),
@@ -86,6 +83,14 @@ def load_demo() -> bool:
     per = contact(pending, "501", "Per Persen", mobile="+4793456789", email="per.persen@example.no")
     # An agreement from the pending issuer's earlier third-party arrangement: activation ends it.
     agreements.import_third_party(sess, per, seed)
+    # The pending issuer asked for B2C the way staff do, so the approver's e-mail is in the mailbox.
+    per_hansen = IssuerUser(issuer_id=pending.id, email="post@snekker-demo.no", name="Per Hansen",
+                            password_hash=hash_password(DEMO_PASSWORD), email_verified_at=utcnow())
+    sess.add(per_hansen)
+    sess.flush()
+    issuer_services.request_activation(sess, pending, per_hansen, approver_name="Ali Hassan",
+                                       approver_email="ali@snekker-demo.no", stop_avtalegiro=True,
+                                       preview=agreements.activation_preview(sess, pending))
 
     today = dt.date.today()
 

@@ -13,8 +13,31 @@ from portal.demo import ACTIVE_ORG, DEMO_LOGINS
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def derive_ports(env: dict) -> None:
+    """One setting moves the whole system: ``PORTAL_PORT`` (default 5000) gives the portal's port,
+    the simulated BankID the next one and the register the one after, and the URLs that must
+    agree with them (``PORTAL_BASE_URL``, ``PORTAL_BANKID_ISSUER``, ``PORTAL_REGISTER_URL``).
+    Any of them set explicitly is kept as it is."""
+    port = int(env.get("PORTAL_PORT") or 5000)
+    env.setdefault("PORTAL_PORT", str(port))
+    bankid = int(env.setdefault("PORTAL_BANKID_PORT", str(port + 1)))
+    register = int(env.setdefault("PORTAL_REGISTER_PORT", str(port + 2)))
+    env.setdefault("PORTAL_BASE_URL", f"http://127.0.0.1:{port}")
+    env.setdefault("PORTAL_BANKID_ISSUER", f"http://127.0.0.1:{bankid}")
+    env.setdefault("PORTAL_REGISTER_URL", f"http://127.0.0.1:{register}/enhetsregisteret/api")
+
+
+def _duration(seconds: int) -> str:
+    if seconds % 86400 == 0:
+        return f"{seconds // 86400} day(s)"
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} hour(s)"
+    return f"{seconds} seconds"
+
+
 def banner(cfg: dict) -> str:
     base = cfg["BASE_URL"]
+    deadline = int(cfg["CONSENT_DEADLINE_SECONDS"])
 
     lines = [
         "",
@@ -28,6 +51,9 @@ def banner(cfg: dict) -> str:
         f"  Simulated BankID        {cfg['BANKID_ISSUER']}/.well-known/openid-configuration",
         f"  Business register       {cfg['REGISTER_URL']}/enheter/{ACTIVE_ORG}",
         "",
+        f"  Consent deadline        {_duration(deadline)} (PORTAL_CONSENT_DEADLINE_SECONDS); an invoice keeps",
+        "                          the deadline it was issued with, so restart before issuing to test it",
+        "",
         "  Demo logins:",
     ]
     lines += [f"    {role:<22}{who}" for role, who in DEMO_LOGINS]
@@ -37,6 +63,7 @@ def banner(cfg: dict) -> str:
 
 
 def main() -> int:
+    derive_ports(os.environ)
     try:
         cfg = load_config()
     except ConfigError as exc:

@@ -18,8 +18,8 @@ from portal.invoices.models import Invoice
 from tests.conftest import csrf_from
 from tests.factories import make_contact
 from tests.helpers.api import api_issuer, invoice_body
-from tests.test_contacts import BASE
-from tests.test_issuer_accounts import login, query, staff
+from tests.helpers.issuer import CONTACT_FORM as BASE
+from tests.helpers.issuer import login, query, staff
 
 HOSTILE = ["Per\x00Persen", "Firma AS\r\nBcc: alle@example.no", "Tab\there", "Slutt\x7f", "Linje\u2028to"]
 

@@ -12,11 +12,8 @@ from portal.core import db
 from portal.core.events import Event
 from portal.issuers.models import Issuer
 from tests.factories import make_contact
+from tests.helpers.issuer import CONTACT_FORM as BASE
 from tests.helpers.issuer import login, query, staff
-
-BASE = {"customer_number": "5001", "kind": "person", "name": "Per Persen", "org_number": "",
-        "mobile": "+4791234567", "email": "per@example.no", "address_line": "Vei 1", "postal_code": "0155",
-        "city": "Oslo", "language": "nb", "access_point": "B2CNO", "receive_edocuments": "y"}
 
 
 def n_contacts(app):
@@ -115,7 +112,7 @@ def test_csv_preview_saves_nothing_then_imports_valid_rows(app, client, post_for
         content_type="multipart/form-data")
     page = resp.get_data(as_text=True)
     assert resp.status_code == 200
-    assert "2 rader kan importeres, 4 rader har feil" in page
+    assert "2 rader kan importeres. 4 rader har feil." in page
     assert "Mente du +4791234567?" in page
     assert "mangler organisasjonsnummer" in page
     assert "står også på linje 2" in page

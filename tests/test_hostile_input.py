@@ -17,7 +17,7 @@ from portal.core import db
 from portal.core.forms import PortalForm
 from portal.models import Base
 from tests.conftest import csrf_from
-from tests.test_no_server_errors import _consumer_client, _staff_client
+from tests.helpers.clients import consumer_client, staff_client
 
 _COMMON = {"deadline": None, "derandomize": False,
            "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
@@ -91,9 +91,9 @@ def _url(rule, data) -> str:
 
 def _as(who, app, client, post_form):
     if who in ("issuer", "support"):
-        _staff_client(app, post_form, client, who)
+        staff_client(app, post_form, client, who)
     elif who == "consumer":
-        _consumer_client(app, client)
+        consumer_client(app, client)
     return client
 
 

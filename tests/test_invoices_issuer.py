@@ -5,31 +5,10 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from portal.core import db
 from portal.core.outbox import OutboxKind, OutboxMessage
 from portal.invoices.models import Invoice
 from portal.invoices.states import Channel, InvoiceState
-from portal.issuers.models import Issuer
-from tests.factories import make_contact
-from tests.helpers.issuer import login, query, staff
-
-
-def setup(app, active=True, **contact_kwargs):
-    issuer, user = staff(app, active=active)
-    with app.app_context():
-        contact = make_contact(db.session.get(Issuer, issuer.id), **contact_kwargs)
-        db.session.commit()
-    return issuer, user, contact
-
-
-def form_data(**over):
-    today = dt.date.today()
-    data = {"number": "", "issue_date": today.isoformat(), "due_date": (today + dt.timedelta(days=14)).isoformat(),
-            "kid": "", "account_number": "1234.56.78903", "total": "", "total_description": "",
-            "lines-0-description": "Rørleggerarbeid", "lines-0-quantity": "2", "lines-0-unit_price": "1 234,50",
-            "lines-0-vat": "25", "action": "issue"}
-    data.update(over)
-    return data
+from tests.helpers.issuer import form_data, login, query, setup
 
 
 def test_issue_to_new_consumer_is_held_and_asks_consent(app, client, post_form):
@@ -60,7 +39,7 @@ def test_inactive_issuer_form_warns_and_sends_by_email(app, client, post_form):
     login(client, post_form, user.email)
     url = f"/utsteder/fakturaer/ny?contact={contact.id}"
     assert "eFaktura er ikke tilgjengelig før utstederavtalen er godkjent" in client.get(url).get_data(as_text=True)
-    resp = post_form(url, form_data(number="77", total="500", **{"lines-0-description": "",
+    resp = post_form(url, form_data(number="77", total="500", total_vat="0", **{"lines-0-description": "",
                                                                   "lines-0-quantity": "", "lines-0-unit_price": ""}))
     assert resp.status_code == 302
     inv = query(app, lambda s: s.scalar(select(Invoice)))

@@ -83,7 +83,7 @@ def test_consent_sms_from_worker_is_readable(client, db_session):
     run_once()
     sms = db_session.scalars(select(MailboxMessage).where(MailboxMessage.channel == "sms")).one()
     html = client.get(f"/dev/postkasse/{sms.id}").get_data(as_text=True)
-    assert '<a href="http://localhost/samtykke/' in html
+    assert '<a href="http://localhost/s/' in html
 
 
 @pytest.fixture

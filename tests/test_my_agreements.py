@@ -94,7 +94,8 @@ def test_receipt_page_and_download(ctx):
     _, _, agreement, _ = approved_issuer(kari, "Vannverket AS")
     html = client.get(f"/min-side/avtaler/{agreement.id}/kvittering").get_data(as_text=True)
     assert "Kvittering for eFaktura fra Vannverket AS" in html and "Jeg godtar eFaktura." in html
-    assert "urn:bankid:bid;LOA=4" in html and agreements.CONSENT_TEXT_VERSION in html
+    assert "BankID, høyt sikkerhetsnivå (nivå 4)" in html and "urn:bankid" not in html
+    assert agreements.CONSENT_TEXT_VERSION in html
     receipt = db.session.scalars(select(ConsentReceipt)).one()
     response = client.get(f"/min-side/avtaler/{agreement.id}/kvittering/{receipt.id}.txt")
     assert response.status_code == 200 and response.mimetype == "text/plain"

@@ -4,10 +4,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from portal.core import db, sessions
+from portal.core import db
 from portal.core.events import Event
 from tests.conftest import csrf_from
-from tests.factories import make_contact, make_invoice, make_issuer, make_issuer_user
+from tests.helpers.clients import consumer_client, staff_client
 
 JUNK_QUERY = {
     "page": "abc", "etter": "2026-13-45_x", "after": "%%%", "status": "\x00bogus", "kanal": "fax",
@@ -37,53 +37,13 @@ def _routes(app, method):
         yield rule
 
 
-def _staff_client(app, post_form, client, kind):
-    with app.app_context():
-        issuer = make_issuer()
-        contact = make_contact(issuer)
-        make_invoice(issuer, contact)
-        if kind == "issuer":
-            user = make_issuer_user(issuer)
-        else:
-            from portal.core.auth import hash_password
-            from portal.support.models import SupportUser
-
-            user = SupportUser(email="stotte@example.no", name="Siri", password_hash=hash_password("passord-med-lengde-1"))
-            db.session.add(user)
-        db.session.commit()
-        email = user.email
-    if kind == "issuer":
-        resp = post_form("/utsteder/logg-inn", {"email": email, "password": "riktig-hest-batteri-42"})
-    else:
-        resp = post_form("/kundestotte/logg-inn", {"email": email, "password": "passord-med-lengde-1"})
-    assert resp.status_code == 302, "login failed"
-    return client
-
-
-def _consumer_client(app, client):
-    from portal.agreements.models import Consumer
-
-    with app.app_context():
-        consumer = Consumer(sub="sub-junk", name="Kari")
-        db.session.add(consumer)
-        db.session.flush()
-        consumer_id = consumer.id
-        sid = sessions.issue(db.session, "consumer", consumer_id)
-        db.session.commit()
-    with client.session_transaction() as sess:
-        sess["consumer_id"] = consumer_id
-        sess["sid"] = sid
-        sess["consumer_acr"] = "urn:bankid:bid;LOA=4"
-    return client
-
-
 @pytest.mark.parametrize("who", ["anonymous", "issuer", "support", "consumer"])
 def test_every_get_route_survives_junk(app, client, post_form, who):
     """Every GET page answers junk ids and junk query parameters without a server error."""
     if who in ("issuer", "support"):
-        _staff_client(app, post_form, client, who)
+        staff_client(app, post_form, client, who)
     elif who == "consumer":
-        _consumer_client(app, client)
+        consumer_client(app, client)
     checked = 0
     for rule in _routes(app, "GET"):
         url = _build(rule)
@@ -99,9 +59,9 @@ def test_every_post_route_survives_empty_and_junk_forms(app, client, post_form, 
     """Every form handler answers an empty or nonsensical submission without a server error,
     and without recording any change."""
     if who in ("issuer", "support"):
-        _staff_client(app, post_form, client, who)
+        staff_client(app, post_form, client, who)
     elif who == "consumer":
-        _consumer_client(app, client)
+        consumer_client(app, client)
     home = client.get("/").get_data(as_text=True)
     token = csrf_from(home) if 'name="csrf_token"' in home else None
     if token is None:

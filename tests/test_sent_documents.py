@@ -111,7 +111,8 @@ def test_invoice_history_page(app, client, post_form):
     inv_url = re.search(r'href="(/utsteder/fakturaer/\d+)"', page).group(1)
     detail = client.get(inv_url).get_data(as_text=True)
     assert "Historikk" in detail
-    assert "utkast → holdt tilbake for samtykke" in detail and "av bedriften (test)" in detail
+    assert "Holdt tilbake mens kunden blir spurt" in detail and "av bedriften (test)" in detail
+    assert "→" not in detail  # what happened in words, not state arrows
     assert re.search(r"\d\d\.\d\d\.\d{4} \d\d:\d\d</time>", detail)
     assert f"{inv_url}/pdf" in detail
 

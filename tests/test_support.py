@@ -285,7 +285,8 @@ def test_contact_status_page(client, staff, world, db_session):
     assert "forespurt" in html  # agreement state
     assert "Samtykkeforespørsler" in html and "SMS" in html and "i kø" in html
     assert f"/kundestotte/fakturaer/{inv.id}" in html
-    assert "Tidslinje" in html and "→" in html
+    assert "Tidslinje" in html and "Holdt tilbake mens kunden blir spurt" in html
+    assert "→" not in html and f"Faktura {inv.number}:" in html and f"Faktura #{inv.id}" not in html
     assert audits("view")[-1].target_type == "contact"
 
 
@@ -553,7 +554,8 @@ def test_every_search_and_page_is_audited_and_listed(client, staff, world, post_
     assert "fjordkraft" in rows[-4].detail
     html = client.get("/kundestotte/logg").get_data(as_text=True)
     assert "Siri Støtte" in html
-    assert html.index(f"issuer #{issuer.id}") < html.index(f"contact #{contact.id}")  # newest first
+    assert html.index(f"Bedrift {issuer.id}") < html.index(f"Kontakt {contact.id}")  # newest first
+    assert "issuer #" not in html and "contact #" not in html  # words, not codes
     assert audits()[-1].target_type == "audit"
 
 

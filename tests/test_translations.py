@@ -162,9 +162,8 @@ def _consent_sms_text(contact_id: int, session) -> str:
 
 def test_consent_sms_follows_the_contacts_language(compiled_catalogue, db_session):
     """Issuing an invoice to an eligible contact asks for consent by SMS, in the contact's language."""
-    source = ("%(issuer)s vil sende deg faktura som eFaktura rett i nettbanken: ferdig utfylt med KID og "
-              "kontonummer, uten papirgebyr. Godta eller avslå med BankID: %(url)s Svarer du ikke, kommer "
-              "fakturaen på e-post eller i posten.")
+    source = ("%(issuer)s vil sende deg eFaktura i nettbanken. Svar med BankID: %(url)s Svarer du ikke, "
+              "kommer fakturaen som før.")
     english = translation_of(compiled_catalogue, source)
     issuer = make_issuer(name="Fjordkraft Test AS")
     en_contact = make_contact(issuer, language="en", mobile="+4791234567")
@@ -177,10 +176,10 @@ def test_consent_sms_follows_the_contacts_language(compiled_catalogue, db_sessio
     head, tail = english.split("%(url)s")
     assert text.startswith(head % {"issuer": issuer.name}), text
     assert text.endswith(tail.strip()), text
-    assert "Godta eller avslå" not in text
+    assert "Svar med BankID" not in text
 
     norsk = _consent_sms_text(nb_contact.id, db_session)
-    assert norsk.startswith(f"{issuer.name} vil sende deg faktura som eFaktura"), norsk
+    assert norsk.startswith(f"{issuer.name} vil sende deg eFaktura i nettbanken"), norsk
 
 
 def test_stored_delivery_reasons_are_shown_in_the_readers_language(app, compiled_catalogue):

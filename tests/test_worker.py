@@ -54,7 +54,7 @@ def test_consent_sms_and_email_reach_the_mailbox_once(db_session):
     result = run_once()
     assert result.done == 2 and result.dead == 0
     sms = db_session.scalars(select(MailboxMessage).where(MailboxMessage.channel == "sms")).all()
-    assert [m.recipient for m in sms] == ["+4791234567"] and "/samtykke/" in sms[0].body_text
+    assert [m.recipient for m in sms] == ["+4791234567"] and "/s/" in sms[0].body_text
     mail = db_session.scalars(select(MailboxMessage).where(MailboxMessage.channel == "email")).one()
     assert mail.recipient == "ase@example.no" and issuer.name in mail.subject
     assert run_once().processed == 0

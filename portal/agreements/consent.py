@@ -116,6 +116,12 @@ def stop_text(issuer_name: str, language: str) -> str:
         return render_template("consent/_stop_text.txt", issuer_name=issuer_name).strip()
 
 
+def decline_text(issuer_name: str, language: str) -> str:
+    """The text of a "no thank you": what declining means, shown on the page and kept on the receipt."""
+    with force_locale(language):
+        return render_template("consent/_decline_text.txt", issuer_name=issuer_name).strip()
+
+
 def text_digest(text: str) -> str:
     """A short fingerprint of a shown text, carried by the form, to prove the text did not change."""
     return hashlib.sha256(text.encode()).hexdigest()[:32]

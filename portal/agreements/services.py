@@ -28,7 +28,7 @@ from portal.core.identifiers import (
 from portal.core.identity_key import national_id_hmac
 from portal.core.names import is_adult, same_person
 from portal.core.outbox import OutboxKind, OutboxMessage, cancel_pending, enqueue
-from portal.core.tokens import Purpose, make_token
+from portal.core.tokens import SHORT_PATH, Purpose, make_token, shorten
 from portal.issuers import signals as issuer_signals
 
 # Bump when the wording the consumer agrees to changes; receipts keep the version they saw.
@@ -143,6 +143,23 @@ def consent_url(token: str) -> str:
     return current_app.config["PORTAL"]["BASE_URL"] + CONSENT_PATH + token
 
 
+SMS_LIMIT = 160  # one GSM-7 segment
+
+
+def short_consent_url(sess: Session, token: str) -> str:
+    return current_app.config["PORTAL"]["BASE_URL"] + SHORT_PATH + shorten(sess, Purpose.CONSENT, token)
+
+
+def consent_sms_text(issuer_name: str, url: str) -> str:
+    """The consent SMS in one segment: a long company name is cut to fit, never the link."""
+    name = issuer_name
+    text = render_template("messages/consent_sms.txt", issuer_name=name, url=url).strip()
+    while len(text) > SMS_LIMIT and len(name) > 8:
+        name = name[:max(8, len(name) - (len(text) - SMS_LIMIT))].rstrip()
+        text = render_template("messages/consent_sms.txt", issuer_name=name, url=url).strip()
+    return text
+
+
 def request_consent(sess: Session, contact: Contact, actor: Actor, *, trigger: str = "invoice",
                     ) -> ConsentRequest:
     """Move the agreement to *requested* and send one SMS and one e-mail with a signed link.
@@ -188,7 +205,8 @@ def _send_consent_messages(sess: Session, contact: Contact, req: ConsentRequest)
                "expires_at": req.expires_at}
         with force_locale(contact.language or "nb"):
             if channel == "sms" and contact.mobile and is_valid_mobile(contact.mobile):
-                text = render_template("messages/consent_sms.txt", **ctx).strip()
+                ctx["url"] = short_consent_url(sess, token)
+                text = consent_sms_text(issuer.name, ctx["url"])
                 enqueue(sess, OutboxKind.SMS, f"consent:{req.id}:sms",
                         {"to": contact.mobile, "text": text, "purpose": "consent_request"}, **common)
             elif channel == "email" and contact.email:

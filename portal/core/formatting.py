@@ -131,6 +131,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(labels.lookup_reason, "lookup_reason")
     app.add_template_global(labels.match_label, "match_label")
     app.add_template_global(labels.invoice_route, "invoice_route")
+    app.add_template_global(labels.bankid_level, "bankid_level")
 
     @app.context_processor
     def _globals():

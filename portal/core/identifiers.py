@@ -246,10 +246,10 @@ def mask_mobile(value: str) -> str:
 # ---------------------------------------------------------------------------------------------
 
 _MSG_ORG_EMPTY = lazy_gettext(
-    "Organisasjonsnummeret mangler. Skriv de ni sifrene, for eksempel 123 456 785."
+    "Organisasjonsnummeret mangler. Skriv de ni sifrene, for eksempel 923 609 016."
 )
 _MSG_ORG_FORMAT = lazy_gettext(
-    "Organisasjonsnummeret skal ha nøyaktig ni sifre, for eksempel 123 456 785."
+    "Organisasjonsnummeret skal ha nøyaktig ni sifre, for eksempel 923 609 016."
 )
 _MSG_ORG_CHECKSUM = lazy_gettext(
     "Organisasjonsnummeret er ikke gyldig: kontrollsifferet stemmer ikke. Sjekk at alle "

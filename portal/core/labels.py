@@ -57,6 +57,7 @@ ACTIONS = {
     "withdraw": _l("Trukket tilbake"),
     "sent": _l("Sendt"),
     "update": _l("Endret"),
+    "delete": _l("Slettet"),
     "link_sent": _l("Lenke til godkjenning sendt"),
     "avtalegiro_stopped": _l("AvtaleGiro stoppet"),
     "third_party_terminated": _l("Tidligere eFaktura-avtaler avsluttet"),
@@ -158,6 +159,16 @@ ACTORS = {"system": _l("systemet"), "issuer_user": _l("bedriften"), "support": _
           "consumer": _l("forbrukeren"), "approver": _l("godkjenneren")}
 
 
+def bankid_level(acr: str | None) -> str:
+    """"BankID" and the security level in words, never the raw acr (urn:bankid:bid;LOA=4)."""
+    level = (acr or "").rsplit("LOA=", 1)[-1] if acr and "LOA=" in acr else ""
+    if level == "4":
+        return str(_l("BankID, høyt sikkerhetsnivå (nivå 4)"))
+    if level == "3":
+        return str(_l("BankID, betydelig sikkerhetsnivå (nivå 3)"))
+    return str(_l("BankID"))
+
+
 def route_label(route: str | None) -> str:
     return str(ROUTES.get(route or "none", route or "–"))
 
@@ -205,9 +216,11 @@ def actor_label(ev) -> str:
 
 
 def event_summary(ev) -> str:
-    """One line: what happened, and the change of state when there was one."""
-    text = action_label(ev.action)
+    """One line: what happened, in words (the states are not repeated: the action says it)."""
     data = ev.data or {}
+    if ev.action == "deliver" and data.get("channel") == "post":
+        return str(_l("Lagt i utskriftskø for post"))
+    text = action_label(ev.action)
     if data.get("issuer_name"):
         text += f" – {data['issuer_name']}"
     if data.get("value"):
@@ -222,6 +235,4 @@ def event_summary(ev) -> str:
         text += f" – {REASONS[why]}"
     if data.get("match") in MATCHES:
         text += f" ({MATCHES[data['match']]})"
-    if ev.from_state or ev.to_state:
-        text += f" ({state_label(ev.subject_type, ev.from_state)} → {state_label(ev.subject_type, ev.to_state)})"
     return text

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import String, select
+from sqlalchemy import String, Text, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -50,6 +50,41 @@ class UsedToken(Base):
     jti: Mapped[str] = mapped_column(String(64), primary_key=True)
     purpose: Mapped[str] = mapped_column(String(40))
     used_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+# Short links: an SMS must fit one segment, and a signed link is 150 characters. The short code
+# stands for one signed link and nothing more: the signed link still decides its lifetime and
+# single use (its own expiry and UsedToken), so a code can never outlive or reopen it.
+SHORT_PATH = "/s/"
+SHORT_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no l, o, O, I, 0, 1
+SHORT_LENGTH = 8
+
+
+class ShortLink(Base):
+    __tablename__ = "short_links"
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(40))
+    token: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)  # as the signed link; for clean-up
+
+
+def shorten(sess: Session, purpose: Purpose, token: str) -> str:
+    """A new random code for the signed link (8 characters from 56: about 10^14 codes)."""
+    code = "".join(secrets.choice(SHORT_ALPHABET) for _ in range(SHORT_LENGTH))
+    sess.add(ShortLink(code=code, purpose=purpose.value, token=token,
+                       expires_at=utcnow() + dt.timedelta(seconds=max_age(purpose))))
+    sess.flush()
+    return code
+
+
+def expand(sess: Session, purpose: Purpose, code: str) -> str | None:
+    """The signed link a short code stands for, or None when there is no such code."""
+    if len(code) != SHORT_LENGTH or any(ch not in SHORT_ALPHABET for ch in code):
+        return None
+    row = sess.get(ShortLink, code)
+    return row.token if row is not None and row.purpose == purpose.value else None
 
 
 def _serializer(purpose: Purpose) -> URLSafeTimedSerializer:

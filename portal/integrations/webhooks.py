@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import requests
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import Webhook
 
@@ -30,7 +30,12 @@ from portal.core.db import utcnow
 from portal.core.events import Actor
 from portal.core.outbox import OutboxKind, OutboxMessage
 from portal.delivery.channels import TransientError
-from portal.integrations.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from portal.integrations.models import (
+    InvoiceSource,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from portal.invoices import signals as invoice_signals
 from portal.issuers import signals as issuer_signals
 
@@ -260,8 +265,14 @@ _RECEIVERS = {
 }
 
 
+def _on_draft_deleting(inv, *, sess: Session, **_kw) -> None:
+    """A deleted draft made from EHF takes its original XML with it."""
+    sess.execute(delete(InvoiceSource).where(InvoiceSource.invoice_id == inv.id))
+
+
 def register_handlers() -> None:
     outbox.register(OutboxKind.WEBHOOK, perform, on_dead=on_dead)
+    invoice_signals.draft_deleting.connect(_on_draft_deleting)
     agreement_signals.agreement_approved.connect(_RECEIVERS["approved"])
     agreement_signals.agreement_declined.connect(_RECEIVERS["declined"])
     agreement_signals.agreement_stopped.connect(_RECEIVERS["stopped"])

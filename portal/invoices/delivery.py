@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import render_template
+from flask import current_app, render_template
 from flask_babel import force_locale
 from sqlalchemy.orm import Session
 
@@ -23,6 +23,8 @@ from portal.invoices import services as invoices
 from portal.invoices.models import Invoice
 from portal.invoices.states import Channel, InvoiceState
 
+MY_AGREEMENTS_PATH = "/min-side/avtaler"  # served by the consumer area
+
 
 def invoice_for(sess: Session, row: OutboxMessage, channel: Channel) -> Invoice | None:
     """The invoice this delivery row is for, or None when it is no longer waiting for it."""
@@ -35,8 +37,11 @@ def invoice_for(sess: Session, row: OutboxMessage, channel: Channel) -> Invoice 
 def render_invoice_mail(inv: Invoice) -> Mail:
     """The e-mail that carries an invoice as a PDF, in the contact's language."""
     contact, issuer = inv.contact, inv.issuer
+    # The way to say yes is "My agreements" behind BankID, not a signed consent link: an invoice
+    # e-mail is not a consent request, may be forwarded, and must not open a new round of asking.
     ctx = {"invoice": inv, "contact": contact, "issuer": issuer,
-           "offers_efaktura": bool(getattr(issuer, "is_active", False))}
+           "offers_efaktura": bool(getattr(issuer, "is_active", False)),
+           "agreements_url": current_app.config["PORTAL"]["BASE_URL"] + MY_AGREEMENTS_PATH}
     language = contact.language if contact.language in ("nb", "en") else "nb"
     with force_locale(language):
         subject = render_template("messages/invoice_email_subject.txt", **ctx).strip()

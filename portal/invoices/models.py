@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.contacts.models import Contact
 from portal.core.db import Base, utcnow, value_enum
+from portal.delivery.models import NettbankDocument
 from portal.invoices.states import Channel, InvoiceState
 from portal.issuers.models import Issuer
 
@@ -46,6 +47,12 @@ class Invoice(Base):
     lines: Mapped[list[InvoiceLine]] = relationship(
         back_populates="invoice", order_by="InvoiceLine.position", cascade="all, delete-orphan"
     )
+    # The eFaktura in the nettbank (read only): tells whether the consumer has paid it there.
+    nettbank_document: Mapped[NettbankDocument | None] = relationship(viewonly=True, uselist=False)
+
+    @property
+    def paid_in_nettbank(self) -> bool:
+        return self.nettbank_document is not None and self.nettbank_document.paid_at is not None
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (

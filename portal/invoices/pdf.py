@@ -165,6 +165,8 @@ class InvoicePrint:
     vat_ore: int
     total_ore: int
     language: str = "nb"
+    # The issuer's VAT registration (from the business register); None: guessed from the lines.
+    issuer_vat_registered: bool | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -252,7 +254,8 @@ class _InvoiceDrawing:
     def __init__(self, inv: InvoicePrint):
         self.inv = inv
         self.labels = _labels(inv.language)
-        self.vat_registered = inv.vat_ore != 0 or any(line.vat_rate_percent for line in inv.lines)
+        self.vat_registered = inv.issuer_vat_registered if inv.issuer_vat_registered is not None else (
+            inv.vat_ore != 0 or any(line.vat_rate_percent for line in inv.lines))
 
     def _issuer_block(self, canvas: rl_canvas.Canvas) -> None:
         inv, labels = self.inv, self.labels

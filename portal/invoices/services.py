@@ -8,7 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,7 +22,15 @@ from portal.core import events
 from portal.core.db import utcnow
 from portal.core.events import Actor
 from portal.core.identifiers import kid_mod10
-from portal.core.outbox import OutboxKind, cancel_pending, enqueue
+from portal.core.outbox import (
+    OutboxAction,
+    OutboxKind,
+    OutboxMessage,
+    OutboxStatus,
+    cancel_pending,
+    enqueue,
+    move,
+)
 from portal.core.text import MSG_CONTROL, has_control
 from portal.invoices import signals
 from portal.invoices.models import Invoice, InvoiceLine
@@ -125,6 +133,53 @@ def create_invoice(sess: Session, issuer: Issuer, contact: Contact, *, number: s
     events.record(sess, actor, "invoice", inv.id, "create", to_state=inv.state.value,
                   issuer_id=issuer.id, contact_id=contact.id, invoice_id=inv.id)
     return inv
+
+
+def _set_lines(inv: Invoice, lines: list[LineInput]) -> None:
+    """Replace the lines and compute the totals, in øre."""
+    inv.lines.clear()
+    net = vat = 0
+    for pos, line in enumerate(lines, start=1):
+        line_net = _round_ore(line.quantity * line.unit_price_ore)
+        line_vat = _round_ore(Decimal(line_net) * line.vat_rate_percent / 100)
+        inv.lines.append(InvoiceLine(position=pos, description=line.description, quantity=line.quantity,
+                                     unit_price_ore=line.unit_price_ore,
+                                     vat_rate_percent=line.vat_rate_percent,
+                                     line_net_ore=line_net, line_vat_ore=line_vat))
+        net += line_net
+        vat += line_vat
+    inv.net_ore, inv.vat_ore, inv.total_ore = net, vat, net + vat
+
+
+class NotADraft(Exception):
+    """Only a draft can be changed or deleted: anything sent is history."""
+
+
+def update_draft(sess: Session, inv: Invoice, *, number: str, issue_date: dt.date, due_date: dt.date,
+                 kid: str, account_number: str, lines: list[LineInput], actor: Actor) -> Invoice:
+    """Change a draft (number, dates, KID, account, lines), with an event."""
+    if inv.state is not InvoiceState.DRAFT:
+        raise NotADraft(inv.id)
+    inv.number, inv.issue_date, inv.due_date, inv.kid, inv.account_number = (
+        number, issue_date, due_date, kid, account_number)
+    sess.flush()  # the old lines go before the new ones take their positions
+    _set_lines(inv, lines)
+    sess.flush()
+    events.record(sess, actor, "invoice", inv.id, "update", issuer_id=inv.issuer_id, contact_id=inv.contact_id,
+                  invoice_id=inv.id, data={"number": number})
+    return inv
+
+
+def delete_draft(sess: Session, inv: Invoice, actor: Actor) -> None:
+    """Delete a draft. Its history stays (under the contact), with an event saying it was deleted."""
+    if inv.state is not InvoiceState.DRAFT:
+        raise NotADraft(inv.id)
+    signals.draft_deleting.send(inv, sess=sess)
+    sess.execute(update(events.Event).where(events.Event.invoice_id == inv.id).values(invoice_id=None))
+    events.record(sess, actor, "invoice", inv.id, "delete", issuer_id=inv.issuer_id, contact_id=inv.contact_id,
+                  data={"number": inv.number})
+    sess.delete(inv)
+    sess.flush()
 
 
 def _move(sess: Session, inv: Invoice, action: InvoiceAction, actor: Actor, *, channel: Channel | None = None,
@@ -328,12 +383,35 @@ def mark_failed(sess: Session, inv: Invoice, reason: str) -> None:
     signals.invoice_failed.send(inv, sess=sess, reason=reason)
 
 
-def retry(sess: Session, inv: Invoice, actor: Actor) -> None:
-    """Try a failed delivery again, on the channel it failed on (support, after fixing the cause)."""
-    _move(sess, inv, InvoiceAction.RETRY, actor)
+def retry(sess: Session, inv: Invoice, actor: Actor, *, channel: Channel | None = None) -> None:
+    """Try a failed delivery again, on the channel it failed on (support, after fixing the cause),
+    or on ``channel`` when given."""
+    _move(sess, inv, InvoiceAction.RETRY, actor, channel=channel)
     sess.flush()  # bumps the version, so the new outbox row gets its own key
     _enqueue_delivery(sess, inv, inv.channel)
     sess.flush()
+
+
+def can_reach_without_efaktura(contact: Contact) -> bool:
+    """Can an invoice reach this contact by e-mail or post, should eFaktura not happen?"""
+    return bool(contact.email) or contact.has_postal_address
+
+
+def send_again(sess: Session, inv: Invoice, actor: Actor) -> Channel:
+    """The issuer sends a failed invoice again after fixing the contact. An e-mail or post that
+    failed goes by e-mail when the contact now has an address, else by post; a failed nettbank
+    delivery is tried in the nettbank again. The given-up outbox rows are kept as history.
+
+    Raises InvalidTransition when the invoice has not failed."""
+    channel = inv.channel if inv.channel is Channel.NETTBANK else fallback_channel(inv.contact)
+    dead = sess.scalars(select(OutboxMessage).where(
+        OutboxMessage.invoice_id == inv.id, OutboxMessage.status == OutboxStatus.DEAD,
+        OutboxMessage.kind.in_((OutboxKind.NETTBANK, OutboxKind.POST, OutboxKind.INVOICE_EMAIL))))
+    retry(sess, inv, actor, channel=channel)
+    for row in dead:
+        move(row, OutboxAction.SUPERSEDE)
+    sess.flush()
+    return channel
 
 
 def sender_party(issuer: Issuer) -> PartyInfo:
@@ -355,6 +433,7 @@ def print_data(inv: Invoice):
                                      ln.line_net_ore + ln.line_vat_ore) for ln in inv.lines),
         net_ore=inv.net_ore, vat_ore=inv.vat_ore, total_ore=inv.total_ore,
         language=contact.language if contact.language in ("nb", "en") else "nb",
+        issuer_vat_registered=bool(inv.issuer.vat_registered),
     )
 
 

@@ -13,3 +13,5 @@ invoice_delivered = _signals.signal("invoice-delivered")
 invoice_failed = _signals.signal("invoice-failed")
 # The consumer paid the eFaktura in the nettbank.
 invoice_paid = _signals.signal("invoice-paid")
+# A draft is about to be deleted: rows of higher features that point at it go first.
+draft_deleting = _signals.signal("draft-deleting")

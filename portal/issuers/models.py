@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.core.db import Base, utcnow, value_enum
@@ -21,6 +21,11 @@ class Issuer(Base):
     city: Mapped[str] = mapped_column(String(100), default="")
     account_number: Mapped[str | None] = mapped_column(String(11))
     uses_avtalegiro: Mapped[bool] = mapped_column(default=False)
+    # In the VAT register (Merverdiavgiftsregisteret), as the business register says: decides
+    # "MVA" after the organisation number on every invoice, and the default VAT rate.
+    vat_registered: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Opt-in: a daily e-mail to staff listing customers who declined or stopped eFaktura.
+    digest_opt_in: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     b2c_active_since: Mapped[dt.datetime | None]
 

@@ -61,6 +61,7 @@ class Unit:
     city: str
     status: UnitStatus
     form: str = ""
+    vat_registered: bool = False  # registrertIMvaregisteret
 
     @property
     def address_line(self) -> str:
@@ -172,7 +173,8 @@ def _parse_unit(org: str, status: int, body) -> Unit:
     city = _str(address.get("poststed"))
     return Unit(org, name, tuple(x for x in lines if x.strip()), _str(address.get("postnummer")),
                 city.title() if city.isupper() else city, state,
-                _str(form.get("kode")) if isinstance(form, dict) else "")
+                _str(form.get("kode")) if isinstance(form, dict) else "",
+                body.get("registrertIMvaregisteret") is True)
 
 
 def lookup_unit(org: str) -> Unit:

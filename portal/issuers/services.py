@@ -108,7 +108,8 @@ def create_issuer(sess: Session, *, org_number: str, admin_name: str, email: str
     unit = registered_unit(org_number)
     issuer = Issuer(name=unit.name, org_number=org_number, address_line=unit.address_line[:200],
                     postal_code=unit.postal_code[:10], city=unit.city[:100],
-                    account_number=account_number or None, uses_avtalegiro=uses_avtalegiro)
+                    account_number=account_number or None, uses_avtalegiro=uses_avtalegiro,
+                    vat_registered=unit.vat_registered)
     sess.add(issuer)
     sess.flush()
     user = IssuerUser(issuer_id=issuer.id, email=email, name=admin_name.strip(),
@@ -451,3 +452,22 @@ def scoped_get(sess: Session, model, object_id: int, issuer_id: int):
     if obj is None or getattr(obj, "issuer_id", None) != issuer_id:
         return None
     return obj
+
+
+def update_company_settings(sess: Session, issuer: Issuer, user: IssuerUser, *, address_line: str,
+                            postal_code: str, city: str, account_number: str,
+                            digest_opt_in: bool | None = None) -> list[str]:
+    """Change the company's address and account number; returns the names of what changed
+    (recorded as one event). The name, org number and VAT registration come from the register."""
+    wanted = {"address_line": address_line.strip()[:200], "postal_code": postal_code.strip()[:10],
+              "city": city.strip()[:100], "account_number": account_number or None}
+    if digest_opt_in is not None:
+        wanted["digest_opt_in"] = bool(digest_opt_in)
+    changed = [name for name, value in wanted.items() if getattr(issuer, name) != value]
+    for name in changed:
+        setattr(issuer, name, wanted[name])
+    if changed:
+        events.record(sess, staff_actor(user), "issuer", issuer.id, "update", issuer_id=issuer.id,
+                      data={"fields": changed})
+    sess.flush()
+    return changed

@@ -73,6 +73,7 @@ class Provider:
             redirect_uris=[base_url + "/bankid/callback"],
             scopes=list(SUPPORTED_SCOPES),
             post_logout_redirect_uris=[base_url + "/"],
+            display_name=str(cfg.get("BANKID_CLIENT_NAME") or "eFaktura – faktura rett i nettbanken"),
         )
         for extra in cfg.get("BANKID_EXTRA_CLIENTS") or []:
             self.clients[extra["client_id"]] = Client(
@@ -81,6 +82,7 @@ class Provider:
                 redirect_uris=list(extra["redirect_uris"]),
                 scopes=list(extra.get("scopes") or ["openid", "profile"]),
                 post_logout_redirect_uris=list(extra.get("post_logout_redirect_uris") or []),
+                display_name=extra.get("display_name"),
             )
         self.server = None  # set by create_provider_app
 
@@ -283,7 +285,7 @@ def _render_step(txn: LoginTransaction, *, error: str | None = None, nnin_value:
         error=error,
         nnin_value=nnin_value,
         methods=_offered_methods(txn.params),
-        client_id=client.client_id if client else "",
+        client_id=client.display_name if client else "",
         attempts_left=max_attempts - txn.failures,
         persons=persons,
     )

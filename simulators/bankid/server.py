@@ -63,8 +63,11 @@ class Client(ClientMixin):
         redirect_uris: list[str],
         scopes: list[str],
         post_logout_redirect_uris: list[str] | None = None,
+        display_name: str | None = None,
     ):
         self.client_id = client_id
+        # What the person logging in is told they log in to (as the real BankID shows the merchant name).
+        self.display_name = display_name or client_id
         self.client_secret = client_secret
         self.redirect_uris = list(redirect_uris)
         self.scopes = [s for s in scopes if s in SUPPORTED_SCOPES]

@@ -46,7 +46,9 @@ CLIENT_SECRET = "browser-journeys-client-secret"
 PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True,
          "device_scale_factor": 1}
 DESKTOP = {"viewport": {"width": 1280, "height": 800}}
-A11Y_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+A11Y_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+# Every checked page fits a phone and a desktop window: nothing wider than the window.
+WIDTHS = ((360, 740), (1280, 800))
 
 
 def _free_port() -> int:
@@ -345,8 +347,42 @@ def _axe():
     return Axe()
 
 
+_TOO_WIDE = """() => {
+  const limit = window.innerWidth;
+  const wide = [];
+  for (const el of document.body.querySelectorAll('*')) {
+    const r = el.getBoundingClientRect();
+    if (r.right > limit + 0.5 && r.width > 0) {
+      wide.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
+                (el.className && typeof el.className === 'string' ? '.' + el.className.trim().replace(/\\s+/g, '.') : '') +
+                ' (' + Math.round(r.right) + ' px)');
+    }
+  }
+  return {scroll: document.documentElement.scrollWidth, inner: window.innerWidth, wide: wide.slice(0, 8)};
+}"""
+
+
+def check_width(page, name: str) -> None:
+    """Nothing on the page is wider than the window, at 360 px (a phone) and at 1280 px."""
+    original = page.viewport_size
+    problems = []
+    try:
+        for width, height in WIDTHS:
+            page.set_viewport_size({"width": width, "height": height})
+            found = page.evaluate(_TOO_WIDE)
+            if found["scroll"] > found["inner"]:
+                problems.append(f"at {width} px the page is {found['scroll']} px wide: {', '.join(found['wide'])}")
+    finally:
+        if original:
+            page.set_viewport_size(original)
+    if problems:
+        raise AssertionError(f"{name} ({page.url}) is wider than the window:\n" + "\n".join(problems))
+
+
 def check_a11y(page, name: str) -> None:
-    """axe-core finds no WCAG 2.1 A/AA violation on this page (each named page once a run)."""
+    """No WCAG 2.2 A/AA violation (axe-core, each named page once a run), and the page fits the
+    window at 360 and 1280 px (every time)."""
+    check_width(page, name)
     if name in _CHECKED:
         return
     results = _axe().run(page, options={"runOnly": {"type": "tag", "values": A11Y_TAGS}})

@@ -245,7 +245,7 @@ def back_to_contact(page: Page, contact: Contact) -> None:
 def consent_link_from_sms(page: Page, system, contact: Contact) -> str:
     rows = wait_for_mail(page, system, contact.mobile, "sms")
     open_message(page, rows)
-    return link_in_message(page, "/samtykke/")
+    return link_in_message(page, "/s/")
 
 
 def bankid_login(page: Page, national_id: str, *, a11y: bool = True, screen_name: str | None = None) -> None:
@@ -309,9 +309,12 @@ def answer_consent(phone: Page, system, contact: Contact, national_id: str, deci
     choice = "Ja, jeg vil ha eFaktura" if decision == "approve" else "Nei takk"
     phone.get_by_role("link", name=choice).click()
     bankid_login(phone, national_id, screen_name="bankid-phone" if screens else None)
-    expect(phone.get_by_role("heading", name="Dette godtar du")).to_be_visible()
+    heading = "Dette godtar du" if decision == "approve" else "Dette takker du nei til"
+    expect(phone.get_by_role("heading", name=heading)).to_be_visible()
     check_a11y(phone, f"consent confirm ({decision})")
-    button = "Godta eFaktura" if decision == "approve" else "Avslå"
+    button = "Godta eFaktura" if decision == "approve" else "Avslå eFaktura"
+    # The answer chosen on the landing page is the first (primary) button on the confirm page.
+    expect(phone.locator("form button.button").first).to_have_text(button)
     phone.get_by_role("button", name=button, exact=True).click()
     expect(phone.get_by_role("heading", level=1)).to_contain_text("Kvittering for eFaktura")
     check_a11y(phone, "consent receipt")

@@ -46,6 +46,9 @@ def test_consumer_approves_on_a_phone_and_gets_invoices_in_nettbank(system, open
         expect(steps.sent_row(staff, number)).to_contain_text("Levert i nettbank")
     check_a11y(staff, "Sent documents")
     screen(staff, "sent-documents")
+    staff.goto(system.url("/utsteder/"))
+    check_a11y(staff, "issuer dashboard with invoices")
+    screen(staff, "issuer-dashboard")
 
 
 def test_consumer_declines_and_the_invoice_comes_by_email(system, open_page):

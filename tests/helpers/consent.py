@@ -17,7 +17,7 @@ from portal.delivery.worker import run_once
 from tests.factories import make_contact, make_invoice, make_issuer
 from tests.helpers.bankid import login_consumer
 
-_URL = re.compile(r"https?://\S+/samtykke/[A-Za-z0-9_.\-]+")
+_URL = re.compile(r"https?://\S+/(?:samtykke|s)/[A-Za-z0-9_.\-]+")
 
 
 class BrowserClient(FlaskClient):
@@ -41,7 +41,12 @@ def link_path(channel: OutboxKind = OutboxKind.SMS, contact_id: int | None = Non
     assert row is not None, "no consent message in the outbox"
     match = _URL.search(row.payload["text"])
     assert match, row.payload["text"]
-    return urlsplit(match.group(0)).path
+    path = urlsplit(match.group(0)).path
+    if path.startswith("/s/"):  # the SMS has a short link: the signed link it stands for
+        from portal.core.tokens import ShortLink  # noqa: PLC0415 - only for SMS links
+
+        path = "/samtykke/" + db.session.get(ShortLink, path[3:]).token
+    return path
 
 
 def login(client, national_id: str, next: str = "/nettbank"):

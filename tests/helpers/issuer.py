@@ -1,14 +1,21 @@
 """Issuer staff in tests: an issuer with a user, log-in, sign-up and the e-mail confirmation link."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from sqlalchemy import select
 
 from portal.core import db
 from portal.core.outbox import OutboxMessage
+from portal.issuers.models import Issuer
 from tests.conftest import AuthActions
-from tests.factories import PASSWORD, make_issuer, make_issuer_user
+from tests.factories import PASSWORD, make_contact, make_issuer, make_issuer_user
+
+# A valid private-person contact as the form posts it.
+CONTACT_FORM = {"customer_number": "5001", "kind": "person", "name": "Per Persen", "org_number": "",
+                "mobile": "+4791234567", "email": "per@example.no", "address_line": "Vei 1", "postal_code": "0155",
+                "city": "Oslo", "language": "nb", "access_point": "B2CNO", "receive_edocuments": "y"}
 
 
 def login(client, post_form, user_email: str, password: str = PASSWORD, next_url: str | None = None):
@@ -48,3 +55,22 @@ def signup(post_form, org="923 609 016", email="Siri@Fjord.no", **extra):
     data = {"org_number": org, "admin_name": "Siri Sjef", "email": email,
             "password": "langt-passord-1", "confirm": "langt-passord-1", **extra}
     return post_form("/utsteder/registrer", data)
+
+
+def setup(app, active=True, **contact_kwargs):
+    """An issuer with a staff user and one contact."""
+    issuer, user = staff(app, active=active)
+    with app.app_context():
+        contact = make_contact(db.session.get(Issuer, issuer.id), **contact_kwargs)
+        db.session.commit()
+    return issuer, user, contact
+
+
+def form_data(**over):
+    today = dt.date.today()
+    data = {"number": "", "issue_date": today.isoformat(), "due_date": (today + dt.timedelta(days=14)).isoformat(),
+            "kid": "", "account_number": "1234.56.78903", "total": "", "total_description": "",
+            "lines-0-description": "Rørleggerarbeid", "lines-0-quantity": "2", "lines-0-unit_price": "1 234,50",
+            "lines-0-vat": "25", "action": "issue"}
+    data.update(over)
+    return data

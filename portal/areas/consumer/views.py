@@ -25,6 +25,7 @@ from portal.bankid.client import consumer_login_required, current_consumer
 from portal.core import db
 from portal.core.limits import limited
 from portal.core.states import InvalidTransition
+from portal.core.tokens import Purpose, expand
 
 bp = Blueprint("consumer", __name__)
 
@@ -65,9 +66,32 @@ def landing(token: str):
     return _page("consent/landing.html", view=view, issuer=view.issuer, token=token, request_=view.request)
 
 
-def _render_confirm(view, token: str, form: DecisionForm, *, status: int = 200, text_changed: bool = False):
-    shown = services.consent_text(view.issuer.name, _language())
-    choice = request.values.get("choice") if request.values.get("choice") in ("approve", "decline") else None
+def _choice() -> str | None:
+    """Which answer the person chose on the landing page ("Nei takk" → decline)."""
+    return request.values.get("choice") if request.values.get("choice") in ("approve", "decline") else None
+
+
+def _page_text(issuer_name: str, choice: str | None) -> str:
+    """The text the confirm page shows: what declining means after "Nei takk", else what you agree to."""
+    if choice == "decline":
+        return services.decline_text(issuer_name, _language())
+    return services.consent_text(issuer_name, _language())
+
+
+@bp.get("/s/<code>")
+def short_link(code: str):
+    """The short link of a consent SMS: on to the signed link it stands for (which still decides
+    whether it can be answered)."""
+    token = expand(db.session, Purpose.CONSENT, code)
+    if token is None:
+        return _problem(services.ConsentLink(services.LinkStatus.INVALID))
+    return redirect(url_for("consumer.landing", token=token))
+
+
+def _render_confirm(view, token: str, form: DecisionForm, *, status: int = 200, text_changed: bool = False,
+                    choice: str | None = None):
+    choice = choice or _choice()
+    shown = _page_text(view.issuer.name, choice)
     return _page("consent/confirm.html", status, view=view, issuer=view.issuer, token=token, form=form,
                  shown_text=shown, digest=services.text_digest(shown), choice=choice, text_changed=text_changed)
 
@@ -103,9 +127,13 @@ def confirm(token: str):
         return _render_confirm(view, token, form)
     if not form.validate_on_submit():
         return _render_confirm(view, token, form, status=422)
-    shown = services.consent_text(view.issuer.name, _language())
-    if form.digest.data != services.text_digest(shown):
+    page_text = _page_text(view.issuer.name, _choice())
+    if form.digest.data != services.text_digest(page_text):
         return _render_confirm(view, token, form, status=422, text_changed=True)
+    if _choice() == "decline" and form.decision.data == "approve":  # the consent text was not on this page
+        return _render_confirm(view, token, form, status=422, text_changed=True, choice="approve")
+    # The receipt keeps the text of the answer given: a decline is never filed under "Jeg godtar".
+    shown = _page_text(view.issuer.name, form.decision.data)
 
     for attempt in range(_ATTEMPTS):
         try:

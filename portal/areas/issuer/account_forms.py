@@ -102,3 +102,21 @@ class ApproverAnswerForm(PortalForm):
 
 class ActionForm(PortalForm):
     """A button that only needs CSRF protection."""
+
+
+class CompanySettingsForm(PortalForm):
+    """The company's own settings: postal address on its invoices, account number for payments."""
+
+    address_line = StringField(_l("Adresse"), validators=[Length(max=200)])
+    postal_code = StringField(_l("Postnummer"), validators=[Length(max=10)])
+    city = StringField(_l("Poststed"), validators=[Length(max=100)])
+    account_number = StringField(_l("Kontonummer for innbetalinger"),
+                                 validators=[_identifier(validate_account_number)],
+                                 description=_l("11 sifre, for eksempel 1234.56.78903. Foreslås på nye fakturaer."))
+    digest_opt_in = BooleanField(_l("Send oss en daglig e-post når kunder takker nei til eller stopper eFaktura"),
+                                 description=_l("Går til alle brukerne i bedriften, bare på dager med slike svar."))
+
+    def validate_postal_code(self, field) -> None:
+        field.data = (field.data or "").strip()
+        if field.data and not (field.data.isdigit() and len(field.data) == 4):
+            raise ValidationError(_l("Postnummeret skal ha fire sifre, for eksempel 0155."))

@@ -20,6 +20,7 @@ from portal.areas.issuer.account_forms import (
     ActionForm,
     ApproverAnswerForm,
     ApproverForm,
+    CompanySettingsForm,
     ConfirmActivationForm,
     LoginForm,
     SignupForm,
@@ -139,6 +140,23 @@ def dashboard():
     counts = queries.invoice_counts(db.session, current_user.issuer_id)
     board = queries.dashboard(db.session, current_user.issuer_id, utcnow())
     return render_template("issuers/dashboard.html", counts=counts, board=board, issuer=_issuer())
+
+
+@bp.route("/utsteder/bedrift", methods=["GET", "POST"])
+@issuer_login_required
+def company():
+    """The company's settings: address and account number; name and VAT from the register."""
+    issuer = _issuer()
+    form = CompanySettingsForm(obj=issuer if request.method == "GET" else None)
+    if form.validate_on_submit():
+        changed = services.update_company_settings(
+            db.session, issuer, current_user, address_line=form.address_line.data or "",
+            postal_code=form.postal_code.data or "", city=form.city.data or "",
+            account_number=form.account_number.data or "", digest_opt_in=form.digest_opt_in.data)
+        flash(_("Endringene er lagret.") if changed else _("Ingenting ble endret."), "success")
+        return redirect(url_for("issuers.company"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("issuers/company.html", form=form, issuer=issuer), status
 
 
 # ---------------------------------------------------------------------------------------------

@@ -165,7 +165,8 @@ def import_csv():
     payload = _import_serializer().dumps({"i": current_user.issuer_id, "u": current_user.id,
                                           "rows": services.serializable_rows(result)})
     confirm = CsvImportForm(formdata=None, payload=payload)
-    return render_template("contacts/import_preview.html", result=result, confirm=confirm)
+    columns = dict(zip(services.FIELDS, services.CSV_HEADER, strict=False))  # each error names its column
+    return render_template("contacts/import_preview.html", result=result, confirm=confirm, columns=columns)
 
 
 @bp.post("/utsteder/kontakter/import/lagre")

@@ -74,9 +74,11 @@ class InvoiceForm(PortalForm):
     kid = StringField(_l("KID"), description=_l("La stå tomt, så lager vi et KID-nummer (MOD10) av kundenummer og fakturanummer."))
     account_number = StringField(_l("Kontonummer"), description=_l("11 sifre, for eksempel 1234.56.78903."))
     lines = FieldList(FormField(LineForm), min_entries=LINE_ROWS, max_entries=LINE_ROWS)
-    total = StringField(_l("Eller: ett totalbeløp (kr, uten mva.-spesifikasjon)"),
+    total = StringField(_l("Eller: ett beløp (kr, eks. mva.)"),
                         description=_l("Bruk dette i stedet for linjene når fakturaen bare har ett beløp."))
     total_description = StringField(_l("Tekst for totalbeløpet"), validators=[Optional(), Length(max=300)])
+    total_vat = SelectField(_l("Mva. for totalbeløpet"), choices=[(str(r), f"{r} %") for r in VAT_RATES],
+                            default="25", validate_choice=False)
 
     parsed_lines: list
 
@@ -146,7 +148,11 @@ class InvoiceForm(PortalForm):
                     self.total.errors = list(self.total.errors) + [str(_l("Beløpet må være større enn null."))]
                     ok = False
                 text = (self.total_description.data or "").strip() or str(_l("Fakturabeløp"))
-                self.parsed_lines = [(text, Decimal(1), amount, 0)]
+                vat = self.total_vat.data if self.total_vat.data in {str(r) for r in VAT_RATES} else None
+                if vat is None:
+                    self.total_vat.errors = list(self.total_vat.errors) + [str(_l("Velg 25, 15, 12 eller 0 % mva."))]
+                    ok = False
+                self.parsed_lines = [(text, Decimal(1), amount, int(vat or 0))]
         elif not used:
             self.form_errors.append(str(_l("Fyll ut minst én fakturalinje, eller et totalbeløp.")))
             ok = False

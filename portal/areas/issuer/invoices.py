@@ -17,7 +17,7 @@ from portal.contacts.rules import efaktura_blockers
 from portal.core import db, pagination
 from portal.core.auth import issuer_login_required
 from portal.core.events import Event
-from portal.core.formatting import OSLO
+from portal.core.formatting import OSLO, local_time
 from portal.core.identifiers import InvalidIdentifier
 from portal.core.states import InvalidTransition
 from portal.invoices import queries, services
@@ -83,6 +83,7 @@ def new():
         form.issue_date.data = _today()
         form.due_date.data = _today() + dt.timedelta(days=14)
         form.account_number.data = issuer.account_number or ""
+        form.total_vat.data = "25" if issuer.vat_registered else "0"
     if form.validate_on_submit():
         number = form.number.data.strip()
         if services.number_taken(db.session, issuer.id, number):
@@ -108,12 +109,84 @@ def new():
                     if issue:
                         services.issue_invoice(db.session, inv, actor)
                     db.session.flush()
-                    flash(_("Fakturaen er sendt.") if issue else _("Fakturaen er lagret som utkast."), "success")
+                    if issue:
+                        _flash_issued(inv)
+                    else:
+                        flash(_("Fakturaen er lagret som utkast."), "success")
                     return redirect(url_for("invoices.show", invoice_id=inv.id))
     status = 422 if request.method == "POST" else 200
     blockers = efaktura_blockers(contact, issuer)
     return render_template("invoices/new.html", form=form, contact=contact, issuer=issuer,
                            blockers=blockers), status
+
+
+def _fill_from(form: InvoiceForm, inv: Invoice) -> None:
+    """The draft's values in the form (lines as written; a single amount as one line)."""
+    form.number.data, form.issue_date.data, form.due_date.data = inv.number, inv.issue_date, inv.due_date
+    form.kid.data, form.account_number.data = inv.kid, inv.account_number
+    for entry, line in zip(form.lines, inv.lines, strict=False):
+        entry.form.description.data = line.description
+        entry.form.quantity.data = f"{line.quantity.normalize():f}".replace(".", ",")
+        entry.form.unit_price.data = f"{line.unit_price_ore / 100:.2f}".replace(".", ",")
+        entry.form.vat.data = str(line.vat_rate_percent)
+
+
+@bp.route("/utsteder/fakturaer/<int:invoice_id>/endre", methods=["GET", "POST"])
+@issuer_login_required
+def edit(invoice_id: int):
+    """Change a draft; anything sent is history and cannot be changed."""
+    inv = _invoice_or_404(invoice_id)
+    if inv.state is not InvoiceState.DRAFT:
+        flash(_("Bare utkast kan endres. Denne fakturaen er sendt."), "info")
+        return redirect(url_for("invoices.show", invoice_id=inv.id))
+    issuer, contact = current_user.issuer, inv.contact
+    form = InvoiceForm()
+    if request.method == "GET":
+        _fill_from(form, inv)
+    if form.validate_on_submit():
+        number = form.number.data.strip()
+        if number != inv.number and services.number_taken(db.session, issuer.id, number):
+            form.number.errors = list(form.number.errors) + [
+                _("Fakturanummeret %(number)s er allerede brukt. Neste ledige er %(free)s.",
+                  number=number, free=services.next_invoice_number(db.session, issuer.id))]
+        else:
+            try:
+                kid = form.kid.data or services.generated_kid(contact, number)
+            except InvalidIdentifier as exc:
+                form.kid.errors = list(form.kid.errors) + [str(exc.message)]
+            else:
+                actor = staff_actor(current_user)
+                services.update_draft(
+                    db.session, inv, number=number, issue_date=form.issue_date.data, due_date=form.due_date.data,
+                    kid=kid, account_number=form.account_number.data,
+                    lines=[services.LineInput(d, q, p, v) for d, q, p, v in form.parsed_lines], actor=actor)
+                if request.form.get("action") == "issue":
+                    services.issue_invoice(db.session, inv, actor)
+                    db.session.flush()
+                    _flash_issued(inv)
+                else:
+                    flash(_("Utkastet er endret."), "success")
+                return redirect(url_for("invoices.show", invoice_id=inv.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("invoices/new.html", form=form, contact=contact, issuer=issuer, draft=inv,
+                           blockers=efaktura_blockers(contact, issuer)), status
+
+
+@bp.post("/utsteder/fakturaer/<int:invoice_id>/slett")
+@issuer_login_required
+def delete(invoice_id: int):
+    """Delete a draft (its history stays under the contact)."""
+    inv = _invoice_or_404(invoice_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    contact_id, number = inv.contact_id, inv.number
+    try:
+        services.delete_draft(db.session, inv, staff_actor(current_user))
+    except services.NotADraft:
+        flash(_("Bare utkast kan slettes. Denne fakturaen er sendt."), "info")
+        return redirect(url_for("invoices.show", invoice_id=invoice_id))
+    flash(_("Utkastet %(number)s er slettet.", number=number), "success")
+    return redirect(url_for("contacts.show", contact_id=contact_id))
 
 
 @bp.get("/utsteder/fakturaer/<int:invoice_id>")
@@ -139,7 +212,35 @@ def issue(invoice_id: int):
         flash(_("Fakturaen er allerede sendt."), "info")
         return redirect(url_for("invoices.show", invoice_id=invoice_id))
     db.session.flush()
-    flash(_("Fakturaen er sendt."), "success")
+    _flash_issued(inv)
+    return redirect(url_for("invoices.show", invoice_id=inv.id))
+
+
+def _flash_issued(inv: Invoice) -> None:
+    """Say what really happened: sent, or held while the customer is asked."""
+    if inv.state is InvoiceState.HELD:
+        flash(_("Fakturaen holdes tilbake mens %(name)s blir spurt om samtykke til eFaktura. Svarer kunden "
+                "ikke, sendes den på e-post eller i posten %(when)s.", name=inv.contact.name,
+                when=local_time(inv.held_until)), "info")
+    else:
+        flash(_("Fakturaen er sendt."), "success")
+
+
+@bp.post("/utsteder/fakturaer/<int:invoice_id>/send-igjen")
+@issuer_login_required
+def send_again(invoice_id: int):
+    """A failed invoice sent again by the issuer, after the contact was fixed."""
+    inv = _invoice_or_404(invoice_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        channel = services.send_again(db.session, inv, staff_actor(current_user))
+    except InvalidTransition:
+        db.session.rollback()
+        flash(_("Fakturaen er ikke feilet, så den ble ikke sendt på nytt."), "info")
+        return redirect(url_for("invoices.show", invoice_id=invoice_id))
+    words = {Channel.NETTBANK: _("til nettbanken"), Channel.EMAIL: _("på e-post"), Channel.POST: _("i posten")}
+    flash(_("Fakturaen sendes på nytt %(how)s.", how=words[channel]), "success")
     return redirect(url_for("invoices.show", invoice_id=inv.id))
 
 

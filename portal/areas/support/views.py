@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from portal.areas.support.forms import ActionForm, LoginForm, SearchForm
@@ -16,9 +17,41 @@ from portal.core.auth import (
     support_login_required,
 )
 from portal.core.limits import limited
+from portal.invoices.models import Invoice
 from portal.support import services
 
 bp = Blueprint("support", __name__, url_prefix="/kundestotte")
+
+_KIND_WORDS = {"email": _l("e-post"), "invoice_email": _l("faktura på e-post"), "sms": _l("SMS"),
+               "nettbank": _l("nettbank"), "post": _l("post"), "consent_deadline": _l("tredagersfrist"),
+               "consent_expiry": _l("utløp av samtykkelenke"), "webhook": _l("varsel til regnskapssystem")}
+
+
+def _invoice_number(invoice_id: int | None) -> str | None:
+    """The invoice number support talks about (the row id means nothing to anyone)."""
+    if not invoice_id:
+        return None
+    inv = db.session.get(Invoice, invoice_id)
+    return inv.number if inv is not None else None
+
+
+def _audit_detail(row) -> str:
+    """The detail of an audit row in words, not codes."""
+    detail = row.detail or ""
+    if row.action == "retry" and " → " in detail:
+        kind, new_id = detail.split(" → ", 1)
+        return _("%(kind)s, sendes som melding %(id)s", kind=_KIND_WORDS.get(kind, kind), id=new_id)
+    if row.action == "reveal" and detail == "mobile":
+        return _("mobilnummer")
+    if row.action == "search" and " → " in detail:
+        query, hits = detail.rsplit(" → ", 1)
+        return _("%(query)s – %(hits)s treff", query=query, hits=hits)
+    return detail
+
+
+# Globals (not a context processor), so the macros in support/_partials.html see them too.
+bp.add_app_template_global(_invoice_number, "invoice_number")
+bp.add_app_template_global(_audit_detail, "audit_detail")
 
 def _is_support_user() -> bool:
     return current_user.is_authenticated and current_user.get_id().startswith("support:")
