@@ -5,8 +5,14 @@ import importlib
 from urllib.parse import urlsplit
 
 from flask import Flask, g, has_request_context, render_template, request, session
-from flask_babel import Babel
+from flask_babel import Babel, get_locale, get_translations
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from jinja2.ext import (
+    _make_new_gettext,
+    _make_new_ngettext,
+    _make_new_npgettext,
+    _make_new_pgettext,
+)
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
@@ -74,6 +80,30 @@ def select_locale() -> str:
     return "nb"
 
 
+# The templates' gettext functions, made once per locale and bound to that locale's catalogue
+# (Flask-Babel's own look up the request's catalogue again for every string).
+_TEMPLATE_GETTEXT: dict[str, tuple[object, dict]] = {}
+
+
+def template_gettext() -> dict:
+    """``gettext``/``_`` and friends for one render: the catalogue is resolved once here, not once
+    per string. A context processor, so ``force_locale`` (e-mails in the contact's language)
+    gets the functions of the forced locale."""
+    translations = get_translations()
+    key = str(get_locale())
+    cached = _TEMPLATE_GETTEXT.get(key)
+    if cached is None or cached[0] is not translations:
+        gettext = _make_new_gettext(translations.ugettext)
+        funcs = {"gettext": gettext, "_": gettext,
+                 "ngettext": _make_new_ngettext(translations.ungettext),
+                 "pgettext": _make_new_pgettext(translations.upgettext),
+                 "npgettext": _make_new_npgettext(translations.unpgettext)}
+        if len(_TEMPLATE_GETTEXT) > 16:  # only real locales are kept for long
+            _TEMPLATE_GETTEXT.clear()
+        _TEMPLATE_GETTEXT[key] = cached = (translations, funcs)
+    return cached[1]
+
+
 # Largest id a route accepts: the database's integer columns stop here, so a larger number in
 # a URL is a page that cannot exist (404), not a database error.
 MAX_ROUTE_ID = 2**31 - 1
@@ -107,6 +137,7 @@ def create_app(config: dict | None = None) -> Flask:
     db.init_app(app, engine=(config or {}).get("ENGINE"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    app.context_processor(template_gettext)
 
     auth.init_app(app)
     auth.user_loaders.update({

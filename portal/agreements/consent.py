@@ -18,7 +18,15 @@ from portal.agreements import services as agreements
 from portal.agreements.models import ConsentReceipt, ConsentRequest, Consumer, EFakturaAgreement
 from portal.agreements.states import AgreementState
 from portal.contacts.models import Contact
-from portal.core.tokens import Link, LinkError, LinkProblem, Purpose, UsedToken, mark_used, verify_token
+from portal.core.tokens import (
+    Link,
+    LinkError,
+    LinkProblem,
+    Purpose,
+    UsedToken,
+    mark_used,
+    verify_token,
+)
 from portal.issuers.models import Issuer
 
 # Agreement states in which a consent link can still be answered.
