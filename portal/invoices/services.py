@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask import current_app
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.orm import Session, joinedload
 
 from portal.agreements import reachability
 from portal.agreements import services as agreements
@@ -20,7 +20,15 @@ from portal.core import events
 from portal.core.db import utcnow
 from portal.core.events import Actor
 from portal.core.identifiers import kid_mod10
-from portal.core.outbox import OutboxKind, cancel_pending, enqueue
+from portal.core.outbox import (
+    OutboxAction,
+    OutboxKind,
+    OutboxMessage,
+    OutboxStatus,
+    cancel_pending,
+    enqueue,
+)
+from portal.core.outbox.states import next_state as next_outbox_state
 from portal.invoices import signals
 from portal.invoices.models import Invoice, InvoiceLine
 from portal.invoices.pdf import InvoiceLinePrint, InvoicePrint, PartyInfo, render_invoice_pdf
@@ -192,35 +200,120 @@ def held_for_contact(sess: Session, contact_id: int) -> list[Invoice]:
                              .order_by(Invoice.id)))
 
 
+@dataclass(frozen=True)
+class Release:
+    """Where a held invoice goes when it leaves the hold, and what its event says."""
+
+    channel: Channel
+    route: str
+    consumer_id: int | None  # set for the nettbank; None leaves the invoice's consumer as it was
+    data: dict
+
+
+def release_route(sess: Session, contact: Contact, reason: str) -> Release:
+    """The rules of :func:`release_held` for one contact (the same for all its held invoices)."""
+    agreement = agreements.agreement_for(sess, contact)
+    found = reachability.lookup(sess, contact)
+    consumer_id = None
+    if found.reason == "blocked":
+        channel, route = fallback_channel(contact), "not_receiving"
+    elif agreement is not None and agreement.state is AgreementState.ACTIVE and agreement.consumer_id:
+        channel, route, consumer_id = Channel.NETTBANK, Route.AGREEMENT.value, agreement.consumer_id
+    elif found.route is Route.GENERAL_CONSENT:
+        channel, route, consumer_id = Channel.NETTBANK, found.route.value, found.consumer_id
+    else:
+        channel = fallback_channel(contact)
+        route = "declined" if found.reason == "declined" else "not_eligible" if found.reason == "not_eligible" \
+            else "no_consent"
+    data = {"reason": reason, "route": route}
+    if channel is Channel.NETTBANK and found.route is Route.GENERAL_CONSENT and route == found.route.value:
+        data["match"] = found.reason
+    return Release(channel, route, consumer_id, data)
+
+
 def release_held(sess: Session, inv: Invoice, actor: Actor, *, reason: str) -> Channel:
     """Leave the hold: to nettbank when the agreement is active or the person is reachable by
     general consent, else e-mail or post.
 
     Raises InvalidTransition when the invoice is no longer held (the other side of a race won)."""
-    agreement = agreements.agreement_for(sess, inv.contact)
-    found = reachability.lookup(sess, inv.contact)
-    data = {"reason": reason}
-    if found.reason == "blocked":
-        channel = fallback_channel(inv.contact)
-        inv.route = "not_receiving"
-    elif agreement is not None and agreement.state is AgreementState.ACTIVE and agreement.consumer_id:
-        channel = Channel.NETTBANK
-        inv.route, inv.consumer_id = Route.AGREEMENT.value, agreement.consumer_id
-    elif found.route is Route.GENERAL_CONSENT:
-        channel = Channel.NETTBANK
-        _to_nettbank(sess, inv, found)
-    else:
-        channel = fallback_channel(inv.contact)
-        inv.route = "declined" if found.reason == "declined" else "not_eligible" if found.reason == "not_eligible" \
-            else "no_consent"
-    data["route"] = inv.route
-    if channel is Channel.NETTBANK and found.route is Route.GENERAL_CONSENT and inv.route == found.route.value:
-        data["match"] = found.reason
-    _move(sess, inv, InvoiceAction.RELEASE, actor, channel=channel, data=data)
+    release = release_route(sess, inv.contact, reason)
+    inv.route = release.route
+    if release.consumer_id is not None:
+        inv.consumer_id = release.consumer_id
+    _move(sess, inv, InvoiceAction.RELEASE, actor, channel=release.channel, data=dict(release.data))
     cancel_pending(sess, OutboxKind.CONSENT_DEADLINE, invoice_id=inv.id)
-    _enqueue_delivery(sess, inv, channel)
+    _enqueue_delivery(sess, inv, release.channel)
     sess.flush()
-    return channel
+    return release.channel
+
+
+SWEEP_BATCH = 500
+_DELIVERY_KIND = {Channel.NETTBANK: (OutboxKind.NETTBANK, "nettbank"),
+                  Channel.EMAIL: (OutboxKind.INVOICE_EMAIL, "email"), Channel.POST: (OutboxKind.POST, "post")}
+
+
+def release_due(sess: Session, *, now: dt.datetime | None = None, limit: int = SWEEP_BATCH) -> int:
+    """The three-day rule in bulk: every held invoice whose deadline has come (up to ``limit``,
+    oldest deadline first) leaves the hold as :func:`release_held` would send it, in one
+    transaction of a handful of statements: the rules are asked once per contact, the invoices
+    are updated, their events and their delivery rows written with one statement each, and their
+    deadline rows cancelled, so the worker never claims them. Each delivery is still its own
+    outbox row. Returns how many invoices were released; the caller commits.
+
+    Rows another sweep holds are skipped (``SKIP LOCKED``); a row changed meanwhile (its version
+    moved) is left for the next round."""
+    now = now or utcnow()
+    stmt = (select(Invoice).where(Invoice.state == InvoiceState.HELD, Invoice.held_until <= now)
+            .order_by(Invoice.held_until, Invoice.id).limit(limit)
+            .options(joinedload(Invoice.contact).joinedload(Contact.issuer)))
+    if sess.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True, of=Invoice)
+    held = list(sess.scalars(stmt).unique())
+    if not held:
+        return 0
+    routes = {c.id: release_route(sess, c, "consent_deadline") for c in {i.contact_id: i.contact for i in held}.values()}
+    target = next_state(InvoiceState.HELD, InvoiceAction.RELEASE)
+    table = Invoice.__table__
+    changes = []
+    for inv in held:
+        r = routes[inv.contact_id]
+        changes.append({"b_id": inv.id, "b_version": inv.version, "state": target, "channel": r.channel,
+                        "route": r.route, "consumer_id": r.consumer_id if r.consumer_id is not None else inv.consumer_id,
+                        "version": inv.version + 1})
+    sess.execute(update(table).where(table.c.id == bindparam("b_id"), table.c.version == bindparam("b_version"))
+                 .values(state=bindparam("state"), channel=bindparam("channel"), route=bindparam("route"),
+                         consumer_id=bindparam("consumer_id"), version=bindparam("version")), changes)
+    ids = [inv.id for inv in held]
+    moved = set(sess.scalars(select(Invoice.id).where(Invoice.id.in_(ids), Invoice.state == target)
+                             .execution_options(populate_existing=True)))
+    actor = events.SYSTEM
+    max_attempts = int(current_app.config["PORTAL"]["WORKER_MAX_ATTEMPTS"])
+    event_rows, outbox_rows = [], []
+    for inv, change in zip(held, changes, strict=True):
+        if inv.id not in moved:
+            continue
+        r = routes[inv.contact_id]
+        kind, word = _DELIVERY_KIND[r.channel]
+        event_rows.append({"actor_type": actor.type, "actor_id": actor.id, "actor_label": actor.label,
+                           "subject_type": "invoice", "subject_id": inv.id, "action": InvoiceAction.RELEASE.value,
+                           "from_state": InvoiceState.HELD.value, "to_state": target.value,
+                           "issuer_id": inv.issuer_id, "contact_id": inv.contact_id, "invoice_id": inv.id,
+                           "data": {**r.data, "channel": r.channel.value}, "created_at": now})
+        outbox_rows.append({"kind": kind, "idempotency_key": f"invoice:{inv.id}:{word}:{change['version']}",
+                            "payload": {"invoice_id": inv.id}, "issuer_id": inv.issuer_id,
+                            "contact_id": inv.contact_id, "invoice_id": inv.id, "available_at": now,
+                            "max_attempts": max_attempts, "status": OutboxStatus.PENDING, "created_at": now})
+    if event_rows:
+        sess.execute(insert(events.Event), event_rows)
+        sess.execute(insert(OutboxMessage), outbox_rows)
+        cancelled = next_outbox_state(OutboxStatus.PENDING, OutboxAction.CANCEL)
+        sess.execute(update(OutboxMessage).where(
+            OutboxMessage.kind == OutboxKind.CONSENT_DEADLINE, OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.invoice_id.in_(list(moved))).values(status=cancelled, done_at=now, locked_until=None)
+            .execution_options(synchronize_session=False))
+    for inv in held:
+        sess.expire(inv)
+    return len(event_rows)
 
 
 def in_flight_by_general_consent(sess: Session, consumer_id: int) -> list[Invoice]:
