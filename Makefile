@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run dev test test-postgres test-browser install translations messages lint lock audit clean
+.PHONY: run dev test test-postgres test-browser install translations messages lint lock audit clean bench bench-smoke fleet
 
 # Dependencies come from requirements.lock (exact versions with hashes), then the project
 # itself without resolving anything further.
@@ -47,6 +47,16 @@ test-postgres: install
 
 test-browser: install
 	$(BIN)/python -m pytest -q -m browser $(PYTEST_ARGS)
+
+# The performance suite on PostgreSQL (PORTAL_BENCH_DATABASE_URL, default postgres@127.0.0.1:5432):
+# its own database with 1,000,000 invoices, every figure a ratio against a baseline of the same
+# run; results in bench/results/. wrk is installed with apt-get when missing (as root), else a
+# Python load generator is used. BENCH_ARGS="--only consent\ landing --rounds 5" and so on.
+bench: install
+	$(BIN)/python -m bench.suite $(BENCH_ARGS)
+
+bench-smoke: install
+	$(BIN)/python -m bench.suite --smoke $(BENCH_ARGS)
 
 lint: install
 	$(BIN)/ruff check portal simulators tests bench scripts gunicorn.conf.py

@@ -4,7 +4,7 @@ from __future__ import annotations
 import importlib
 from urllib.parse import urlsplit
 
-from flask import Flask, g, has_request_context, render_template, request, session
+from flask import Flask, g, has_app_context, has_request_context, render_template, request, session
 from flask_babel import Babel, get_locale, get_translations
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from jinja2.ext import (
@@ -104,6 +104,33 @@ def template_gettext() -> dict:
     return cached[1]
 
 
+_CATALOGUES: dict = {}
+
+
+def _catalogue():
+    """This context's catalogue from one look-up of the locale Flask-Babel already chose (forced
+    locales included), instead of Flask-Babel's several context look-ups per string."""
+    ctx = g.get("_flask_babel") if has_app_context() else None
+    locale = getattr(ctx, "babel_locale", None)
+    if locale is None:
+        return get_translations()  # the first string of a request chooses the locale
+    found = _CATALOGUES.get(locale)
+    if found is None:
+        found = _CATALOGUES[locale] = get_translations()
+    return found
+
+
+def install_fast_gettext(app: Flask) -> None:
+    """Templates that do not see the render's context (imported macros) use these globals."""
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _catalogue().ugettext(s),
+        ngettext=lambda s, p, n: _catalogue().ungettext(s, p, n),
+        pgettext=lambda c, s: _catalogue().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _catalogue().unpgettext(c, s, p, n),
+        newstyle=True,
+    )
+
+
 # Largest id a route accepts: the database's integer columns stop here, so a larger number in
 # a URL is a page that cannot exist (404), not a database error.
 MAX_ROUTE_ID = 2**31 - 1
@@ -138,6 +165,8 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     app.context_processor(template_gettext)
+    install_fast_gettext(app)
+    app.jinja_env.add_extension("jinja2.ext.do")
 
     auth.init_app(app)
     auth.user_loaders.update({

@@ -8,7 +8,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from flask import current_app
 from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, joinedload, object_session
 
 from portal.agreements import reachability
 from portal.agreements import services as agreements
@@ -30,7 +31,7 @@ from portal.core.outbox import (
 )
 from portal.core.outbox.states import next_state as next_outbox_state
 from portal.invoices import signals
-from portal.invoices.models import Invoice, InvoiceLine
+from portal.invoices.models import Invoice, InvoiceLine, InvoicePdf
 from portal.invoices.pdf import InvoiceLinePrint, InvoicePrint, PartyInfo, render_invoice_pdf
 from portal.invoices.states import Channel, InvoiceAction, InvoiceState, next_state
 from portal.issuers.models import Issuer
@@ -392,7 +393,22 @@ def print_data(inv: Invoice):
 
 
 def invoice_pdf(inv: Invoice) -> bytes:
-    return render_invoice_pdf(print_data(inv))
+    """The invoice's PDF. Once issued, an invoice does not change: its PDF is rendered the first
+    time it is needed and kept (``invoice_pdfs``), and every later e-mail, print and download
+    reuses it. A draft is rendered every time."""
+    sess = object_session(inv)
+    if sess is None or inv.state is InvoiceState.DRAFT:
+        return render_invoice_pdf(print_data(inv))
+    stored = sess.get(InvoicePdf, inv.id)
+    if stored is not None:
+        return stored.body
+    body = render_invoice_pdf(print_data(inv))
+    try:
+        with sess.begin_nested():
+            sess.add(InvoicePdf(invoice_id=inv.id, body=body, invoice_version=inv.version))
+    except IntegrityError:  # rendered by another request at the same moment: same bytes
+        pass
+    return body
 
 
 # --- numbering and KID -------------------------------------------------------------------
