@@ -52,8 +52,11 @@ test-browser: install
 # its own database with 1,000,000 invoices, every figure a ratio against a baseline of the same
 # run; results in bench/results/. wrk is installed with apt-get when missing (as root), else a
 # Python load generator is used. BENCH_ARGS="--only consent\ landing --rounds 5" and so on.
+# The before figures: the portal as it was when issue 15 was opened, served beside this one.
+BENCH_BEFORE ?= 2cfecad
+
 bench: install
-	$(BIN)/python -m bench.suite $(BENCH_ARGS)
+	BENCH_BEFORE=$(BENCH_BEFORE) $(BIN)/python -m bench.suite $(BENCH_ARGS)
 
 bench-smoke: install
 	$(BIN)/python -m bench.suite --smoke $(BENCH_ARGS)

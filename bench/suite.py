@@ -220,14 +220,25 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def export_revision(rev: str, tmp: Path) -> Path:
+    """The files of ``rev`` (``git archive``), with this checkout's compiled translations."""
+    root = tmp / "before"
+    root.mkdir()
+    archive = subprocess.run(["git", "archive", rev], cwd=ROOT, capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(root)], input=archive, check=True)
+    subprocess.run([str(BIN / "pybabel"), "compile", "-d", str(root / "portal" / "translations")],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    return root
+
+
 @contextlib.contextmanager
-def gunicorn(target: str, env: dict, log: Path, workers: int):
+def gunicorn(target: str, env: dict, log: Path, workers: int, cwd: Path | None = None):
     port = free_port()
     full = {**os.environ, **env, "PORTAL_WEB_WORKERS": str(workers), "PORTAL_WEB_THREADS": "1",
             "PORTAL_BIND": f"127.0.0.1:{port}"}
     with open(log, "w") as out:
-        proc = subprocess.Popen([str(BIN / "gunicorn"), "--config", str(ROOT / "gunicorn.conf.py"), target],
-                                cwd=ROOT, env=full, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen([str(BIN / "gunicorn"), "--config", str((cwd or ROOT) / "gunicorn.conf.py"), target],
+                                cwd=cwd or ROOT, env=full, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
@@ -405,16 +416,25 @@ def bench_sweep(app, rounds: int, count: int, contacts: int, measures: dict[str,
     from portal.core import db
     from portal.invoices import services
 
-    raw, ours = measures["sweep raw release"], measures["sweep (release_due)"]
+    raw, ours, before = (measures["sweep raw release"], measures["sweep (release_due)"],
+                         measures["sweep per row (before)"])
     for r in range(rounds):
-        order = [raw, ours] if r % 2 == 0 else [ours, raw]
+        order = [raw, ours, before] if r % 2 == 0 else [before, ours, raw]
         for m in order:
-            issuer_id = held_set(app, f"{m is raw and 'r' or 's'}{r}", count, contacts)
+            issuer_id = held_set(app, f"{'r' if m is raw else 's' if m is ours else 'b'}{r}", count, contacts)
             with app.app_context():
                 if m is raw:
                     def go():
                         db.session.execute(text(RAW_RELEASE), {"i": issuer_id})
                         db.session.commit()
+                elif m is before:
+                    def go():
+                        # as the worker did it: one deadline row, one invoice, one transaction
+                        for inv_id in db.session.scalars(text(
+                                "SELECT id FROM invoices WHERE issuer_id = :i AND state = 'held' ORDER BY held_until"),
+                                {"i": issuer_id}).all():
+                            services.deadline_passed(db.session, inv_id)
+                            db.session.commit()
                 else:
                     def go():
                         while services.release_due(db.session):
@@ -564,7 +584,7 @@ def bench_import(app, rounds: int, count: int, issuer_id: int, measures: dict[st
 
                     def go():
                         result = contacts.parse_csv(sess, issuer_id, data)
-                        assert not result.error and len(result.valid) == count, result.error or result.invalid[:1]
+                        assert not result.problem and len(result.valid) == count, result.problem or result.invalid[:1]
                         saved, skipped = contacts.import_contacts(sess, issuer_id,
                                                                   contacts.serializable_rows(result), SYSTEM)
                         assert saved == count, (saved, skipped[:5])
@@ -592,8 +612,13 @@ PAGES = [
     ("sent month", "one-query", "rps", 0.3),
     ("sent month deep", "sent month", "p95", 1.3),
 ]
+# Served a second time by the code of ``--before REV`` (same database, same baselines).
+BEFORE = ["home", "log-in page", "consent landing", "sent first", "sent deep", "sent month", "sent month deep"]
+PAGES += [(f"{n} (before)", (f"{b} (before)" if of == "p95" else b), of, None)
+          for n, b, of, _goal in list(PAGES) if n in BEFORE]
 WRITES = [
     ("sweep raw release", None, "rps", None),
+    ("sweep per row (before)", "sweep raw release", "rps", None),
     ("sweep (release_due)", "sweep raw release", "rps", 0.25),
     ("issue raw insert", None, "rps", None),
     ("issue (issue_invoice)", "issue raw insert", "rps", 0.2),
@@ -653,6 +678,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="", help="comma-separated measure names (and their baselines)")
     parser.add_argument("--out", default=None)
     parser.add_argument("--no-writes", action="store_true")
+    parser.add_argument("--before", default=os.environ.get("BENCH_BEFORE") or None,
+                        help="a git revision whose portal is measured beside this one (the before figures)")
     args = parser.parse_args(argv)
     smoke = args.smoke
     invoices = args.invoices or (3000 if smoke else 1_000_000)
@@ -683,8 +710,17 @@ def main(argv: list[str] | None = None) -> int:
                "PORTAL_BASE_URL": "http://127.0.0.1", "PORTAL_INSTANCE_PATH": str(tmp),
                "PORTAL_LOG_JSON": "0"}
         only = {x.strip() for x in args.only.split(",") if x.strip()}
-        with gunicorn("wsgi:app", env, tmp / "portal.log", workers) as portal, \
-                gunicorn("bench.baseline_app:app", env, tmp / "baseline.log", workers) as base:
+        before_root = None
+        if args.before:
+            try:
+                before_root = export_revision(args.before, tmp)
+            except (subprocess.CalledProcessError, OSError) as exc:
+                print(f"no before figures: cannot export {args.before!r} ({exc})", flush=True)
+        with contextlib.ExitStack() as stack:
+            portal = stack.enter_context(gunicorn("wsgi:app", env, tmp / "portal.log", workers))
+            base = stack.enter_context(gunicorn("bench.baseline_app:app", env, tmp / "baseline.log", workers))
+            old = stack.enter_context(gunicorn("wsgi:app", {**env, "PYTHONPATH": str(before_root)},
+                                               tmp / "before.log", workers, cwd=before_root)) if before_root else None
             cookie = log_in(portal)
             paths = {"hello": (base, "/hello", None), "one-query": (base, "/one-query", None),
                      "home": (portal, "/", None), "log-in page": (portal, "/utsteder/logg-inn", None),
@@ -693,7 +729,10 @@ def main(argv: list[str] | None = None) -> int:
                      "sent failed": (portal, "/utsteder/sendte?status=failed", cookie),
                      "sent post": (portal, "/utsteder/sendte?kanal=post", cookie)}
             paths.update({k: (portal, v, cookie) for k, v in seeded.deep.items()})
-            pages = [n for n, *_ in PAGES if not only or n in only or any(measures[o].baseline == n for o in only)]
+            if old:
+                paths.update({f"{n} (before)": (old, paths[n][1], paths[n][2]) for n in BEFORE})
+            pages = [n for n, *_ in PAGES if (old or not n.endswith("(before)"))
+                     and (not only or n in only or any(measures[o].baseline == n for o in only if o in measures))]
             for r in range(rounds):
                 for n in (pages if r % 2 == 0 else list(reversed(pages))):
                     host, path, ck = paths[n]
@@ -725,6 +764,7 @@ def main(argv: list[str] | None = None) -> int:
     record = {
         "started": stamp, "smoke": smoke, "invoices": invoices, "rounds": rounds, "seconds": seconds,
         "workers": workers, "connections": connections, "load_generator": "wrk" if wrk else "python",
+        "before": args.before,
         "cpus": os.cpu_count(),
         "measures": [{**{k: v for k, v in asdict(m).items() if k != "samples"},
                       "rps": m.median("rps"), "p50_ms": m.median("p50_ms"), "p95_ms": m.median("p95_ms"),

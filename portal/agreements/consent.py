@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from flask import render_template
 from flask_babel import force_locale
-from sqlalchemy import literal, or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from portal.agreements import services as agreements
@@ -73,22 +73,29 @@ def _payload_ids(payload: dict | None) -> tuple[int, int, int] | None:
     return ids  # type: ignore[return-value]
 
 
-def _load(sess: Session, ids: tuple[int, int, int], jti: str | None):
+def _landing_statement():
     """Everything the consent page shows, in one statement: the request, its agreement, contact
-    and issuer, whether the link was used, and the id of the agreement's latest receipt."""
-    cr, contact_id, issuer_id = ids
+    and issuer, whether the link was used, and the id of the agreement's latest receipt. Built
+    once; each request only binds its values."""
     latest = (select(ConsentReceipt.id).where(ConsentReceipt.agreement_id == EFakturaAgreement.id)
               .order_by(ConsentReceipt.decided_at.desc(), ConsentReceipt.id.desc()).limit(1)
               .correlate(EFakturaAgreement).scalar_subquery())
-    used = (select(UsedToken.jti).where(UsedToken.jti == jti).exists() if jti
-            else literal(False))
-    stmt = (select(ConsentRequest, EFakturaAgreement, Contact, Issuer, used.label("used"), latest.label("receipt"))
+    used = select(UsedToken.jti).where(UsedToken.jti == bindparam("jti")).exists()
+    return (select(ConsentRequest, EFakturaAgreement, Contact, Issuer, used.label("used"), latest.label("receipt"))
             .join(EFakturaAgreement, EFakturaAgreement.id == ConsentRequest.agreement_id)
             .join(Contact, Contact.id == EFakturaAgreement.contact_id)
             .join(Issuer, Issuer.id == EFakturaAgreement.issuer_id)
-            .where(ConsentRequest.id == cr, ConsentRequest.contact_id == contact_id,
-                   ConsentRequest.issuer_id == issuer_id))
-    return sess.execute(stmt).first()
+            .where(ConsentRequest.id == bindparam("cr"), ConsentRequest.contact_id == bindparam("contact"),
+                   ConsentRequest.issuer_id == bindparam("issuer")))
+
+
+_LANDING = _landing_statement()
+
+
+def _load(sess: Session, ids: tuple[int, int, int], jti: str | None):
+    cr, contact_id, issuer_id = ids
+    # No jti (an expired link is not asked about): "" is never a used token's id.
+    return sess.execute(_LANDING, {"cr": cr, "contact": contact_id, "issuer": issuer_id, "jti": jti or ""}).first()
 
 
 def read_link(sess: Session, token: str) -> ConsentLink:
