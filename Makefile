@@ -61,6 +61,17 @@ bench: install
 bench-smoke: install
 	$(BIN)/python -m bench.suite --smoke $(BENCH_ARGS)
 
+# N web processes and N workers (and one deadline sweeper) on one PostgreSQL database:
+#   PORTAL_DATABASE_URL=postgresql://… make fleet FLEET_WEB=3 FLEET_WORKERS=2
+# Web processes listen on 5000, 5001, … (honcho's $PORT); put any round-robin balancer in front.
+FLEET_WEB ?= 2
+FLEET_WORKERS ?= 2
+
+fleet: install
+	@case "$$PORTAL_DATABASE_URL" in postgresql*) ;; *) echo "make fleet needs PORTAL_DATABASE_URL=postgresql://…"; exit 2;; esac
+	$(FLASK) db upgrade
+	$(BIN)/honcho start -f Procfile.fleet -c web=$(FLEET_WEB),worker=$(FLEET_WORKERS),sweeper=1
+
 lint: install
 	$(BIN)/ruff check portal simulators tests bench scripts gunicorn.conf.py
 	$(BIN)/lint-imports
