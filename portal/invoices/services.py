@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, joinedload, object_session
 
 from portal.agreements import reachability
 from portal.agreements import services as agreements
+from portal.agreements.models import EFakturaAgreement
 from portal.agreements.reachability import Reachability, Route
 from portal.agreements.states import AgreementState
 from portal.contacts.models import Contact
@@ -120,6 +121,7 @@ class RoutePlan:
     channel: Channel | None
     found: Reachability
     agreement_state: AgreementState | None
+    agreement: EFakturaAgreement | None = None
 
 
 def plan_route(sess: Session, contact: Contact) -> RoutePlan:
@@ -127,15 +129,15 @@ def plan_route(sess: Session, contact: Contact) -> RoutePlan:
     agreement = agreements.agreement_for(sess, contact)
     state = agreement.state if agreement else None
     eligible = can_receive_efaktura(contact, contact.issuer)
-    found = reachability.lookup(sess, contact)
+    found = reachability.lookup(sess, contact, agreement=agreement)
     if (found.route is Route.AGREEMENT and eligible) or found.route is Route.GENERAL_CONSENT:
-        return RoutePlan("nettbank", Channel.NETTBANK, found, state)
+        return RoutePlan("nettbank", Channel.NETTBANK, found, state, agreement)
     if found.reason == "blocked":
-        return RoutePlan("not_receiving", fallback_channel(contact), found, state)
+        return RoutePlan("not_receiving", fallback_channel(contact), found, state, agreement)
     if eligible and (state is AgreementState.REQUESTED or agreements.can_request(agreement)):
-        return RoutePlan("consent_request", None, found, state)
+        return RoutePlan("consent_request", None, found, state, agreement)
     reason = "declined" if state in (AgreementState.DECLINED, AgreementState.STOPPED) else "not_eligible"
-    return RoutePlan(reason, fallback_channel(contact), found, state)
+    return RoutePlan(reason, fallback_channel(contact), found, state, agreement)
 
 
 def issue_invoice(sess: Session, inv: Invoice, actor: Actor) -> Invoice:
@@ -150,10 +152,11 @@ def issue_invoice(sess: Session, inv: Invoice, actor: Actor) -> Invoice:
     5. declined / stopped / cannot receive eFaktura -> e-mail with PDF, or post.
     """
     contact = inv.contact
-    inv.issued_at = utcnow()
+    issued_at = utcnow()
     plan = plan_route(sess, contact)
     found = plan.found
     reachability.record_lookup(sess, contact, found, actor, trigger="invoice", contact_event=False)
+    inv.issued_at = issued_at  # after the look-up's reads: one UPDATE of the invoice, not two
 
     if plan.route == "nettbank":
         _to_nettbank(sess, inv, found)
@@ -161,7 +164,7 @@ def issue_invoice(sess: Session, inv: Invoice, actor: Actor) -> Invoice:
         _enqueue_delivery(sess, inv, Channel.NETTBANK)
     elif plan.route == "consent_request":
         if plan.agreement_state is not AgreementState.REQUESTED:
-            agreements.request_consent(sess, contact, actor, trigger="invoice")
+            agreements.request_consent(sess, contact, actor, trigger="invoice", agreement=plan.agreement)
         inv.route = "consent_request"
         _hold(sess, inv, actor, lookup=found.reason)
     else:
@@ -214,7 +217,7 @@ class Release:
 def release_route(sess: Session, contact: Contact, reason: str) -> Release:
     """The rules of :func:`release_held` for one contact (the same for all its held invoices)."""
     agreement = agreements.agreement_for(sess, contact)
-    found = reachability.lookup(sess, contact)
+    found = reachability.lookup(sess, contact, agreement=agreement)
     consumer_id = None
     if found.reason == "blocked":
         channel, route = fallback_channel(contact), "not_receiving"
