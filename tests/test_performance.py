@@ -194,3 +194,26 @@ def test_benchmark_suite_smoke(postgres_only, tmp_path):
     assert names["consent landing"]["ratio"] is not None
     for line in ("consent landing", "sent deep", "sweep (release_due)"):
         assert line in proc.stdout
+
+
+def test_dead_connection_answers_503_and_the_next_request_works(make_app):
+    """No ping before each request: a connection that died under a statement answers that one
+    request with 503 and Retry-After (the pool is invalidated), and the next request is served."""
+    from sqlalchemy.exc import DBAPIError
+
+    app = make_app()
+    calls = []
+
+    @app.get("/_dead")
+    def dead():
+        calls.append(1)
+        if len(calls) == 1:
+            raise DBAPIError("SELECT 1", {}, ConnectionError("server closed the connection"),
+                             connection_invalidated=True)
+        return str(db.session.execute(text("SELECT 1")).scalar())
+
+    client = app.test_client()
+    first = client.get("/_dead")
+    assert first.status_code == 503 and first.headers["Retry-After"] == "1"
+    second = client.get("/_dead")
+    assert second.status_code == 200 and second.get_data(as_text=True) == "1"
