@@ -1,6 +1,7 @@
 """The worker as a real process: killed mid-batch, several at once, stopped cleanly."""
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -95,7 +96,7 @@ def test_killed_worker_loses_nothing_and_sends_nothing_twice(postgres_only, db_s
     issuer = make_issuer()
     contact = make_contact(issuer)
     make_invoice(issuer, contact)
-    consumer = Consumer(sub="sub-kill", name="Åse")
+    consumer = Consumer(sub="sub-kill", name="Åse Øvrebø", birth_date=dt.date(1980, 1, 1))
     db_session.add(consumer)
     db_session.flush()
     agreements.approve(db_session, agreements.agreement_for(db_session, contact), consumer, channel="sms",
