@@ -214,9 +214,14 @@ class Release:
     data: dict
 
 
-def release_route(sess: Session, contact: Contact, reason: str) -> Release:
-    """The rules of :func:`release_held` for one contact (the same for all its held invoices)."""
-    agreement = agreements.agreement_for(sess, contact)
+_UNREAD = object()
+
+
+def release_route(sess: Session, contact: Contact, reason: str, *, agreement=_UNREAD) -> Release:
+    """The rules of :func:`release_held` for one contact (the same for all its held invoices).
+    ``agreement``: the contact's agreement (or None) when the caller has read it already."""
+    if agreement is _UNREAD:
+        agreement = agreements.agreement_for(sess, contact)
     found = reachability.lookup(sess, contact, agreement=agreement)
     consumer_id = None
     if found.reason == "blocked":
@@ -275,7 +280,12 @@ def release_due(sess: Session, *, now: dt.datetime | None = None, limit: int = S
     held = list(sess.scalars(stmt).unique())
     if not held:
         return 0
-    routes = {c.id: release_route(sess, c, "consent_deadline") for c in {i.contact_id: i.contact for i in held}.values()}
+    contacts = {i.contact_id: i.contact for i in held}
+    # the agreements of the whole batch in one read (agreement_for: same issuer, same contact)
+    found = {(a.issuer_id, a.contact_id): a for a in sess.scalars(select(EFakturaAgreement).where(
+        EFakturaAgreement.contact_id.in_(list(contacts))))}
+    routes = {c.id: release_route(sess, c, "consent_deadline", agreement=found.get((c.issuer_id, c.id)))
+              for c in contacts.values()}
     target = next_state(InvoiceState.HELD, InvoiceAction.RELEASE)
     table = Invoice.__table__
     changes = []
