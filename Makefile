@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app wsgi
 # The suite runs in this many processes (pytest-xdist); 1 runs it in one.
 TEST_WORKERS ?= 2
 
-.PHONY: run dev test test-postgres test-browser install translations messages lint lock audit clean
+.PHONY: run dev test test-postgres test-browser install translations messages lint lock audit clean bench bench-smoke fleet
 
 # Dependencies come from requirements.lock (exact versions with hashes), then the project
 # itself without resolving anything further.
@@ -49,6 +49,30 @@ test-postgres: install
 
 test-browser: install
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) -m browser $(PYTEST_ARGS)
+
+# The performance suite on PostgreSQL (PORTAL_BENCH_DATABASE_URL, default postgres@127.0.0.1:5432):
+# its own database with 1,000,000 invoices, every figure a ratio against a baseline of the same
+# run; results in bench/results/. wrk is installed with apt-get when missing (as root), else a
+# Python load generator is used. BENCH_ARGS="--only consent\ landing --rounds 5" and so on.
+# The before figures: the portal as it was when issue 15 was opened, served beside this one.
+BENCH_BEFORE ?= 2cfecad
+
+bench: install
+	BENCH_BEFORE=$(BENCH_BEFORE) $(BIN)/python -m bench.suite $(BENCH_ARGS)
+
+bench-smoke: install
+	$(BIN)/python -m bench.suite --smoke $(BENCH_ARGS)
+
+# N web processes and N workers (and one deadline sweeper) on one PostgreSQL database:
+#   PORTAL_DATABASE_URL=postgresql://… make fleet FLEET_WEB=3 FLEET_WORKERS=2
+# Web processes listen on 5000, 5001, … (honcho's $PORT); put any round-robin balancer in front.
+FLEET_WEB ?= 2
+FLEET_WORKERS ?= 2
+
+fleet: install
+	@case "$$PORTAL_DATABASE_URL" in postgresql*) ;; *) echo "make fleet needs PORTAL_DATABASE_URL=postgresql://…"; exit 2;; esac
+	$(FLASK) db upgrade
+	$(BIN)/honcho start -f Procfile.fleet -c web=$(FLEET_WEB),worker=$(FLEET_WORKERS),sweeper=1
 
 lint: install
 	$(BIN)/ruff check portal simulators tests bench scripts gunicorn.conf.py

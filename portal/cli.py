@@ -43,7 +43,7 @@ def send_digests() -> None:
 
 
 # Feature packages contribute commands as a list `commands` in their cli module.
-FEATURE_CLI = ["portal.issuers.cli", "portal.delivery.cli", "portal.support.cli"]
+FEATURE_CLI = ["portal.issuers.cli", "portal.delivery.cli", "portal.support.cli", "portal.invoices.cli"]
 
 
 def init_app(app: Flask) -> None:

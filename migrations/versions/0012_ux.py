@@ -2,7 +2,7 @@
 registration (from the business register) and its opt-in daily digest.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-11-28 16:00:00
 """
 from alembic import op
@@ -11,7 +11,7 @@ import portal.core.db
 
 
 revision = '0012'
-down_revision = '0010'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 

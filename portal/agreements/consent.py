@@ -11,14 +11,22 @@ from dataclasses import dataclass
 
 from flask import render_template
 from flask_babel import force_locale
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from portal.agreements import services as agreements
 from portal.agreements.models import ConsentReceipt, ConsentRequest, Consumer, EFakturaAgreement
 from portal.agreements.states import AgreementState
 from portal.contacts.models import Contact
-from portal.core.tokens import Link, LinkError, LinkProblem, Purpose, mark_used, read_token
+from portal.core.tokens import (
+    Link,
+    LinkError,
+    LinkProblem,
+    Purpose,
+    UsedToken,
+    mark_used,
+    verify_token,
+)
 from portal.issuers.models import Issuer
 
 # Agreement states in which a consent link can still be answered.
@@ -56,45 +64,77 @@ class ConsentLink:
         return self.status is LinkStatus.OPEN
 
 
-def _resolve(sess: Session, payload: dict | None) -> tuple[ConsentRequest, EFakturaAgreement] | None:
+def _payload_ids(payload: dict | None) -> tuple[int, int, int] | None:
     if not isinstance(payload, dict):
         return None
-    cr, contact_id, issuer_id = payload.get("cr"), payload.get("c"), payload.get("i")
-    if not all(isinstance(x, int) for x in (cr, contact_id, issuer_id)):
+    ids = payload.get("cr"), payload.get("c"), payload.get("i")
+    if not all(isinstance(x, int) and not isinstance(x, bool) for x in ids):
         return None
-    req = sess.get(ConsentRequest, cr)
-    if req is None or req.contact_id != contact_id or req.issuer_id != issuer_id:
-        return None
-    return req, req.agreement
+    return ids  # type: ignore[return-value]
+
+
+def _landing_statement():
+    """Everything the consent page shows, in one statement: the request, its agreement, contact
+    and issuer, whether the link was used, and the id of the agreement's latest receipt. Built
+    once; each request only binds its values."""
+    latest = (select(ConsentReceipt.id).where(ConsentReceipt.agreement_id == EFakturaAgreement.id)
+              .order_by(ConsentReceipt.decided_at.desc(), ConsentReceipt.id.desc()).limit(1)
+              .correlate(EFakturaAgreement).scalar_subquery())
+    used = select(UsedToken.jti).where(UsedToken.jti == bindparam("jti")).exists()
+    return (select(ConsentRequest, EFakturaAgreement, Contact, Issuer, used.label("used"), latest.label("receipt"))
+            .join(EFakturaAgreement, EFakturaAgreement.id == ConsentRequest.agreement_id)
+            .join(Contact, Contact.id == EFakturaAgreement.contact_id)
+            .join(Issuer, Issuer.id == EFakturaAgreement.issuer_id)
+            .where(ConsentRequest.id == bindparam("cr"), ConsentRequest.contact_id == bindparam("contact"),
+                   ConsentRequest.issuer_id == bindparam("issuer")))
+
+
+_LANDING = _landing_statement()
+
+
+def _load(sess: Session, ids: tuple[int, int, int], jti: str | None):
+    cr, contact_id, issuer_id = ids
+    # No jti (an expired link is not asked about): "" is never a used token's id.
+    return sess.execute(_LANDING, {"cr": cr, "contact": contact_id, "issuer": issuer_id, "jti": jti or ""}).first()
 
 
 def read_link(sess: Session, token: str) -> ConsentLink:
-    """Check a consent link without using it up (opening a link is not an answer)."""
+    """Check a consent link without using it up (opening a link is not an answer).
+
+    One query for an open link (the page the SMS leads to); the latest receipt and a newer
+    request are read only for the pages that show them."""
     problem = None
     try:
-        link = read_token(sess, Purpose.CONSENT, token)
+        link = verify_token(Purpose.CONSENT, token)
         payload = link.payload
     except LinkError as exc:
         link, payload, problem = None, exc.payload, exc.problem
     if problem is LinkProblem.INVALID:
         return ConsentLink(LinkStatus.INVALID)
-    found = _resolve(sess, payload)
+    ids = _payload_ids(payload)
+    if ids is None:
+        return ConsentLink(LinkStatus.INVALID)
+    jti = payload.get("jti") if isinstance(payload.get("jti"), str) else None
+    found = _load(sess, ids, jti if problem is None else None)
     if found is None:
         return ConsentLink(LinkStatus.INVALID)
-    req, agreement = found
+    req, agreement, contact, issuer, used, receipt_id = found
+    if used:
+        problem = LinkProblem.USED
     channel = payload.get("ch") if payload.get("ch") in CHANNELS else "sms"
     view = ConsentLink(LinkStatus.OPEN, link=link, request=req, agreement=agreement,
-                       contact=agreement.contact, issuer=agreement.issuer, channel=channel,
-                       last_receipt=latest_receipt(sess, agreement.id))
+                       contact=contact, issuer=issuer, channel=channel)
     if req.answered_at is not None or problem is LinkProblem.USED:
         view.status = LinkStatus.ANSWERED
     elif agreement.state not in ANSWERABLE:
-        view.status = LinkStatus.ANSWERED if view.last_receipt else LinkStatus.CLOSED
+        view.status = LinkStatus.ANSWERED if receipt_id is not None else LinkStatus.CLOSED
     elif problem is LinkProblem.EXPIRED:
         view.status = LinkStatus.EXPIRED
     elif req.closed_at is not None:
         newer = agreements.open_request(sess, agreement)
         view.status = LinkStatus.REPLACED if newer is not None else LinkStatus.EXPIRED
+    if receipt_id is not None and not view.is_open:
+        view.last_receipt = sess.get(ConsentReceipt, receipt_id)
     return view
 
 

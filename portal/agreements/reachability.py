@@ -93,11 +93,16 @@ def _matching(sess: Session, contact: Contact) -> tuple[list[int], str]:
     return ids, (found[ids[0]] if len(ids) == 1 else "")
 
 
-def lookup(sess: Session, contact: Contact) -> Reachability:
-    """Whether and how this contact can receive eFaktura from its issuer (see the module)."""
+_UNKNOWN = object()
+
+
+def lookup(sess: Session, contact: Contact, *, agreement=_UNKNOWN) -> Reachability:
+    """Whether and how this contact can receive eFaktura from its issuer (see the module).
+    ``agreement``: the contact's agreement (or None) when the caller has just read it."""
     if not _eligible(contact):
         return Reachability(Route.NONE, "not_eligible")
-    agreement = agreements.agreement_for(sess, contact)
+    if agreement is _UNKNOWN:
+        agreement = agreements.agreement_for(sess, contact)
     state = agreement.state if agreement else None
     if state is AgreementState.ACTIVE and agreement.consumer_id is not None:
         if general.is_blocked(sess, agreement.consumer_id, contact.issuer_id):

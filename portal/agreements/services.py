@@ -160,12 +160,17 @@ def consent_sms_text(issuer_name: str, url: str) -> str:
     return text
 
 
+_UNKNOWN = object()
+
+
 def request_consent(sess: Session, contact: Contact, actor: Actor, *, trigger: str = "invoice",
-                    ) -> ConsentRequest:
+                    agreement=_UNKNOWN) -> ConsentRequest:
     """Move the agreement to *requested* and send one SMS and one e-mail with a signed link.
 
-    The caller has checked that the contact can receive eFaktura."""
-    agreement = agreement_for(sess, contact)
+    The caller has checked that the contact can receive eFaktura. ``agreement``: the contact's
+    agreement (or None) when the caller has just read it."""
+    if agreement is _UNKNOWN:
+        agreement = agreement_for(sess, contact)
     state = agreement.state if agreement else None
     if state is AgreementState.REQUESTED:
         # Asking again while a request is open (support's resend): close the old round.

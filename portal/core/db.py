@@ -4,9 +4,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Flask, current_app, g
+from flask import Flask, Response, current_app, g
 from sqlalchemy import DateTime, Enum, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 from werkzeug.local import LocalProxy
@@ -53,12 +54,21 @@ class Base(DeclarativeBase):
     type_annotation_map = {dt.datetime: UTCDateTime()}
 
 
+# Connections are replaced after this many seconds, before a server or a firewall drops them.
+POOL_RECYCLE_SECONDS = 1800
+
+
 def make_engine(url: str) -> Engine:
+    """The engine. On PostgreSQL there is no ping before each checkout (a round trip on every
+    request): connections are recycled after ``POOL_RECYCLE_SECONDS``, and a connection found
+    dead by a statement invalidates the whole pool, so that request fails once (503, see
+    :func:`init_request_transactions`) and the next ones get fresh connections."""
     kwargs: dict[str, Any] = {"future": True}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
     else:
-        kwargs["pool_pre_ping"] = True
+        kwargs["pool_recycle"] = POOL_RECYCLE_SECONDS
+        kwargs["pool_use_lifo"] = True  # idle connections age out instead of all staying warm
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
 
@@ -118,6 +128,19 @@ def init_request_transactions(app: Flask) -> None:
     otherwise, and whenever the view raised, everything it wrote is rolled back. Views and
     services never call ``commit()`` themselves; they ``flush()`` where they need ids or want a
     conflict to surface."""
+
+    @app.errorhandler(DBAPIError)
+    def _database_error(exc: DBAPIError):
+        """A connection that died under a statement (database restarted, idle connection cut):
+        the pool has been invalidated, so a retry gets a new connection. Anything else is a
+        server error as before."""
+        sess = g.pop("db_session", None)
+        if sess is not None:
+            sess.close()
+        if exc.connection_invalidated:
+            return Response("Database connection lost; try again.", status=503,
+                            headers={"Retry-After": "1"}, mimetype="text/plain")
+        raise exc
 
     @app.after_request
     def _finish_transaction(response):

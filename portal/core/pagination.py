@@ -81,6 +81,27 @@ def newest_first(sess: Session, stmt: Select, model: Any, *, cursor: str | None,
     return Page(rows, encode(last.id, getattr(last, time_column)))
 
 
+def newest_first_by(sess: Session, stmt: Select, model: Any, lead_column: Any, *, cursor: str | None,
+                    size: int, time_column: str = "created_at") -> Page:
+    """One page of ``stmt`` ordered by (``lead_column``, time, id) descending, e.g. newest issue
+    date first, for a list filtered on a range of ``lead_column`` and served by the index
+    (…, lead, time, id). The cursor is the usual (time, id); the lead value of the cursor's row is
+    read from the database, so the URL carries no more than for :func:`newest_first`."""
+    when_col, id_col = getattr(model, time_column), model.id
+    after = decode(cursor)
+    if after is not None and after.at is not None:
+        lead = select(lead_column).where(id_col == after.row_id).scalar_subquery()
+        stmt = stmt.where(tuple_(lead_column, when_col, id_col) < tuple_(lead, after.at, after.row_id))
+    stmt = stmt.order_by(lead_column.desc(), when_col.desc(), id_col.desc()).limit(size + 1)
+    rows = list(sess.scalars(stmt).unique())
+    more = len(rows) > size
+    rows = rows[:size]
+    if not more:
+        return Page(rows, None)
+    last = rows[-1]
+    return Page(rows, encode(last.id, getattr(last, time_column)))
+
+
 def ascending_by(sess: Session, stmt: Select, model: Any, sort_column: Any, *, cursor: str | None,
                  size: int, scalars: bool = True) -> Page:
     """One page of ``stmt`` ordered by (``sort_column``, id) ascending. The cursor carries only the

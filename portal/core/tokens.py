@@ -109,6 +109,15 @@ class Link:
 
 def read_token(sess: Session, purpose: Purpose, token: str) -> Link:
     """Verify signature, purpose and age, and that it has not been used."""
+    link = verify_token(purpose, token)
+    if sess.get(UsedToken, link.jti) is not None:
+        raise LinkError(LinkProblem.USED, link.payload)
+    return link
+
+
+def verify_token(purpose: Purpose, token: str) -> Link:
+    """Verify signature, purpose and age without asking the database whether the link was used
+    (the caller checks ``used_tokens`` itself, e.g. in the query that reads what the link names)."""
     ser = _serializer(purpose)
     try:
         payload = ser.loads(token, max_age=max_age(purpose))
@@ -124,8 +133,6 @@ def read_token(sess: Session, purpose: Purpose, token: str) -> Link:
         raise LinkError(LinkProblem.INVALID) from None
     if not isinstance(payload, dict) or not isinstance(payload.get("jti"), str):
         raise LinkError(LinkProblem.INVALID)
-    if sess.get(UsedToken, payload["jti"]) is not None:
-        raise LinkError(LinkProblem.USED, payload)
     return Link(payload=payload, jti=payload["jti"])
 
 

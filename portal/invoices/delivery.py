@@ -116,7 +116,10 @@ def queue_for_post(sess: Session, row: OutboxMessage) -> None:
 
 
 def consent_deadline(sess: Session, row: OutboxMessage) -> None:
+    """One deadline row: its invoice, and with it every other held invoice now due, in bulk
+    (their own deadline rows are cancelled, so a backlog empties a batch per row)."""
     invoices.deadline_passed(sess, int((row.payload or {}).get("invoice_id") or row.invoice_id))
+    invoices.release_due(sess)
 
 
 def _failed(channel: Channel):

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Numeric, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.contacts.models import Contact
@@ -63,7 +63,23 @@ class Invoice(Base):
         Index("ix_invoices_issuer_channel_created", "issuer_id", "channel", "created_at", "id"),
         Index("ix_invoices_issuer_contact_created", "issuer_id", "contact_id", "created_at", "id"),
         Index("ix_invoices_contact_state", "contact_id", "state"),
+        # Sent documents filtered by issue date: ordered by (issue date, time, id) from this index.
+        Index("ix_invoices_issuer_issued_created", "issuer_id", "issue_date", "created_at", "id"),
+        # The three-day sweep: held invoices whose deadline has come, oldest deadline first.
+        Index("ix_invoices_state_held_until", "state", "held_until", "id"),
     )
+
+
+class InvoicePdf(Base):
+    """An invoice's PDF, rendered once when first needed and reused for every e-mail, print and
+    download (an issued invoice does not change)."""
+
+    __tablename__ = "invoice_pdfs"
+
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"), primary_key=True)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    invoice_version: Mapped[int]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class InvoiceLine(Base):

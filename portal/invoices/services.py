@@ -8,12 +8,13 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, object_session
 
 from portal.agreements import reachability
 from portal.agreements import services as agreements
+from portal.agreements.models import EFakturaAgreement
 from portal.agreements.reachability import Reachability, Route
 from portal.agreements.states import AgreementState
 from portal.contacts.models import Contact
@@ -31,9 +32,10 @@ from portal.core.outbox import (
     enqueue,
     move,
 )
+from portal.core.outbox.states import next_state as next_outbox_state
 from portal.core.text import MSG_CONTROL, has_control
 from portal.invoices import signals
-from portal.invoices.models import Invoice, InvoiceLine
+from portal.invoices.models import Invoice, InvoiceLine, InvoicePdf
 from portal.invoices.pdf import InvoiceLinePrint, InvoicePrint, PartyInfo, render_invoice_pdf
 from portal.invoices.states import Channel, InvoiceAction, InvoiceState, next_state
 from portal.issuers.models import Issuer
@@ -226,6 +228,7 @@ class RoutePlan:
     channel: Channel | None
     found: Reachability
     agreement_state: AgreementState | None
+    agreement: EFakturaAgreement | None = None
 
 
 def plan_route(sess: Session, contact: Contact) -> RoutePlan:
@@ -233,15 +236,15 @@ def plan_route(sess: Session, contact: Contact) -> RoutePlan:
     agreement = agreements.agreement_for(sess, contact)
     state = agreement.state if agreement else None
     eligible = can_receive_efaktura(contact, contact.issuer)
-    found = reachability.lookup(sess, contact)
+    found = reachability.lookup(sess, contact, agreement=agreement)
     if (found.route is Route.AGREEMENT and eligible) or found.route is Route.GENERAL_CONSENT:
-        return RoutePlan("nettbank", Channel.NETTBANK, found, state)
+        return RoutePlan("nettbank", Channel.NETTBANK, found, state, agreement)
     if found.reason == "blocked":
-        return RoutePlan("not_receiving", fallback_channel(contact), found, state)
+        return RoutePlan("not_receiving", fallback_channel(contact), found, state, agreement)
     if eligible and (state is AgreementState.REQUESTED or agreements.can_request(agreement)):
-        return RoutePlan("consent_request", None, found, state)
+        return RoutePlan("consent_request", None, found, state, agreement)
     reason = "declined" if state in (AgreementState.DECLINED, AgreementState.STOPPED) else "not_eligible"
-    return RoutePlan(reason, fallback_channel(contact), found, state)
+    return RoutePlan(reason, fallback_channel(contact), found, state, agreement)
 
 
 def issue_invoice(sess: Session, inv: Invoice, actor: Actor) -> Invoice:
@@ -256,10 +259,11 @@ def issue_invoice(sess: Session, inv: Invoice, actor: Actor) -> Invoice:
     5. declined / stopped / cannot receive eFaktura -> e-mail with PDF, or post.
     """
     contact = inv.contact
-    inv.issued_at = utcnow()
+    issued_at = utcnow()
     plan = plan_route(sess, contact)
     found = plan.found
     reachability.record_lookup(sess, contact, found, actor, trigger="invoice", contact_event=False)
+    inv.issued_at = issued_at  # after the look-up's reads: one UPDATE of the invoice, not two
 
     if plan.route == "nettbank":
         _to_nettbank(sess, inv, found)
@@ -267,7 +271,7 @@ def issue_invoice(sess: Session, inv: Invoice, actor: Actor) -> Invoice:
         _enqueue_delivery(sess, inv, Channel.NETTBANK)
     elif plan.route == "consent_request":
         if plan.agreement_state is not AgreementState.REQUESTED:
-            agreements.request_consent(sess, contact, actor, trigger="invoice")
+            agreements.request_consent(sess, contact, actor, trigger="invoice", agreement=plan.agreement)
         inv.route = "consent_request"
         _hold(sess, inv, actor, lookup=found.reason)
     else:
@@ -307,35 +311,130 @@ def held_for_contact(sess: Session, contact_id: int) -> list[Invoice]:
                              .order_by(Invoice.id)))
 
 
+@dataclass(frozen=True)
+class Release:
+    """Where a held invoice goes when it leaves the hold, and what its event says."""
+
+    channel: Channel
+    route: str
+    consumer_id: int | None  # set for the nettbank; None leaves the invoice's consumer as it was
+    data: dict
+
+
+_UNREAD = object()
+
+
+def release_route(sess: Session, contact: Contact, reason: str, *, agreement=_UNREAD) -> Release:
+    """The rules of :func:`release_held` for one contact (the same for all its held invoices).
+    ``agreement``: the contact's agreement (or None) when the caller has read it already."""
+    if agreement is _UNREAD:
+        agreement = agreements.agreement_for(sess, contact)
+    found = reachability.lookup(sess, contact, agreement=agreement)
+    consumer_id = None
+    if found.reason == "blocked":
+        channel, route = fallback_channel(contact), "not_receiving"
+    elif agreement is not None and agreement.state is AgreementState.ACTIVE and agreement.consumer_id:
+        channel, route, consumer_id = Channel.NETTBANK, Route.AGREEMENT.value, agreement.consumer_id
+    elif found.route is Route.GENERAL_CONSENT:
+        channel, route, consumer_id = Channel.NETTBANK, found.route.value, found.consumer_id
+    else:
+        channel = fallback_channel(contact)
+        route = "declined" if found.reason == "declined" else "not_eligible" if found.reason == "not_eligible" \
+            else "no_consent"
+    data = {"reason": reason, "route": route}
+    if channel is Channel.NETTBANK and found.route is Route.GENERAL_CONSENT and route == found.route.value:
+        data["match"] = found.reason
+    return Release(channel, route, consumer_id, data)
+
+
 def release_held(sess: Session, inv: Invoice, actor: Actor, *, reason: str) -> Channel:
     """Leave the hold: to nettbank when the agreement is active or the person is reachable by
     general consent, else e-mail or post.
 
     Raises InvalidTransition when the invoice is no longer held (the other side of a race won)."""
-    agreement = agreements.agreement_for(sess, inv.contact)
-    found = reachability.lookup(sess, inv.contact)
-    data = {"reason": reason}
-    if found.reason == "blocked":
-        channel = fallback_channel(inv.contact)
-        inv.route = "not_receiving"
-    elif agreement is not None and agreement.state is AgreementState.ACTIVE and agreement.consumer_id:
-        channel = Channel.NETTBANK
-        inv.route, inv.consumer_id = Route.AGREEMENT.value, agreement.consumer_id
-    elif found.route is Route.GENERAL_CONSENT:
-        channel = Channel.NETTBANK
-        _to_nettbank(sess, inv, found)
-    else:
-        channel = fallback_channel(inv.contact)
-        inv.route = "declined" if found.reason == "declined" else "not_eligible" if found.reason == "not_eligible" \
-            else "no_consent"
-    data["route"] = inv.route
-    if channel is Channel.NETTBANK and found.route is Route.GENERAL_CONSENT and inv.route == found.route.value:
-        data["match"] = found.reason
-    _move(sess, inv, InvoiceAction.RELEASE, actor, channel=channel, data=data)
+    release = release_route(sess, inv.contact, reason)
+    inv.route = release.route
+    if release.consumer_id is not None:
+        inv.consumer_id = release.consumer_id
+    _move(sess, inv, InvoiceAction.RELEASE, actor, channel=release.channel, data=dict(release.data))
     cancel_pending(sess, OutboxKind.CONSENT_DEADLINE, invoice_id=inv.id)
-    _enqueue_delivery(sess, inv, channel)
+    _enqueue_delivery(sess, inv, release.channel)
     sess.flush()
-    return channel
+    return release.channel
+
+
+SWEEP_BATCH = 500
+_DELIVERY_KIND = {Channel.NETTBANK: (OutboxKind.NETTBANK, "nettbank"),
+                  Channel.EMAIL: (OutboxKind.INVOICE_EMAIL, "email"), Channel.POST: (OutboxKind.POST, "post")}
+
+
+def release_due(sess: Session, *, now: dt.datetime | None = None, limit: int = SWEEP_BATCH) -> int:
+    """The three-day rule in bulk: every held invoice whose deadline has come (up to ``limit``,
+    oldest deadline first) leaves the hold as :func:`release_held` would send it, in one
+    transaction of a handful of statements: the rules are asked once per contact, the invoices
+    are updated, their events and their delivery rows written with one statement each, and their
+    deadline rows cancelled, so the worker never claims them. Each delivery is still its own
+    outbox row. Returns how many invoices were released; the caller commits.
+
+    Rows another sweep holds are skipped (``SKIP LOCKED``); a row changed meanwhile (its version
+    moved) is left for the next round."""
+    now = now or utcnow()
+    stmt = (select(Invoice).where(Invoice.state == InvoiceState.HELD, Invoice.held_until <= now)
+            .order_by(Invoice.held_until, Invoice.id).limit(limit)
+            .options(joinedload(Invoice.contact).joinedload(Contact.issuer)))
+    if sess.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True, of=Invoice)
+    held = list(sess.scalars(stmt).unique())
+    if not held:
+        return 0
+    contacts = {i.contact_id: i.contact for i in held}
+    # the agreements of the whole batch in one read (agreement_for: same issuer, same contact)
+    found = {(a.issuer_id, a.contact_id): a for a in sess.scalars(select(EFakturaAgreement).where(
+        EFakturaAgreement.contact_id.in_(list(contacts))))}
+    routes = {c.id: release_route(sess, c, "consent_deadline", agreement=found.get((c.issuer_id, c.id)))
+              for c in contacts.values()}
+    target = next_state(InvoiceState.HELD, InvoiceAction.RELEASE)
+    table = Invoice.__table__
+    changes = []
+    for inv in held:
+        r = routes[inv.contact_id]
+        changes.append({"b_id": inv.id, "b_version": inv.version, "state": target, "channel": r.channel,
+                        "route": r.route, "consumer_id": r.consumer_id if r.consumer_id is not None else inv.consumer_id,
+                        "version": inv.version + 1})
+    sess.execute(update(table).where(table.c.id == bindparam("b_id"), table.c.version == bindparam("b_version"))
+                 .values(state=bindparam("state"), channel=bindparam("channel"), route=bindparam("route"),
+                         consumer_id=bindparam("consumer_id"), version=bindparam("version")), changes)
+    ids = [inv.id for inv in held]
+    moved = set(sess.scalars(select(Invoice.id).where(Invoice.id.in_(ids), Invoice.state == target)
+                             .execution_options(populate_existing=True)))
+    actor = events.SYSTEM
+    max_attempts = int(current_app.config["PORTAL"]["WORKER_MAX_ATTEMPTS"])
+    event_rows, outbox_rows = [], []
+    for inv, change in zip(held, changes, strict=True):
+        if inv.id not in moved:
+            continue
+        r = routes[inv.contact_id]
+        kind, word = _DELIVERY_KIND[r.channel]
+        event_rows.append({"actor_type": actor.type, "actor_id": actor.id, "actor_label": actor.label,
+                           "subject_type": "invoice", "subject_id": inv.id, "action": InvoiceAction.RELEASE.value,
+                           "from_state": InvoiceState.HELD.value, "to_state": target.value,
+                           "issuer_id": inv.issuer_id, "contact_id": inv.contact_id, "invoice_id": inv.id,
+                           "data": {**r.data, "channel": r.channel.value}, "created_at": now})
+        outbox_rows.append({"kind": kind, "idempotency_key": f"invoice:{inv.id}:{word}:{change['version']}",
+                            "payload": {"invoice_id": inv.id}, "issuer_id": inv.issuer_id,
+                            "contact_id": inv.contact_id, "invoice_id": inv.id, "available_at": now,
+                            "max_attempts": max_attempts, "status": OutboxStatus.PENDING, "created_at": now})
+    if event_rows:
+        sess.execute(insert(events.Event), event_rows)
+        sess.execute(insert(OutboxMessage), outbox_rows)
+        cancelled = next_outbox_state(OutboxStatus.PENDING, OutboxAction.CANCEL)
+        sess.execute(update(OutboxMessage).where(
+            OutboxMessage.kind == OutboxKind.CONSENT_DEADLINE, OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.invoice_id.in_(list(moved))).values(status=cancelled, done_at=now, locked_until=None)
+            .execution_options(synchronize_session=False))
+    for inv in held:
+        sess.expire(inv)
+    return len(event_rows)
 
 
 def in_flight_by_general_consent(sess: Session, consumer_id: int) -> list[Invoice]:
@@ -438,7 +537,22 @@ def print_data(inv: Invoice):
 
 
 def invoice_pdf(inv: Invoice) -> bytes:
-    return render_invoice_pdf(print_data(inv))
+    """The invoice's PDF. Once issued, an invoice does not change: its PDF is rendered the first
+    time it is needed and kept (``invoice_pdfs``), and every later e-mail, print and download
+    reuses it. A draft is rendered every time."""
+    sess = object_session(inv)
+    if sess is None or inv.state is InvoiceState.DRAFT:
+        return render_invoice_pdf(print_data(inv))
+    stored = sess.get(InvoicePdf, inv.id)
+    if stored is not None:
+        return stored.body
+    body = render_invoice_pdf(print_data(inv))
+    try:
+        with sess.begin_nested():
+            sess.add(InvoicePdf(invoice_id=inv.id, body=body, invoice_version=inv.version))
+    except IntegrityError:  # rendered by another request at the same moment: same bytes
+        pass
+    return body
 
 
 # --- numbering and KID -------------------------------------------------------------------
