@@ -19,23 +19,14 @@ from portal.invoices import services as invoices
 from portal.invoices.states import Channel, InvoiceState
 from simulators.bankid.persons import KARI, OLA
 from tests.conftest import csrf_from
-from tests.factories import make_contact, make_invoice, make_issuer
+from tests.factories import make_invoice
 from tests.helpers.consent import (
     consumer_by_name,
+    held_invoice,
     link_path,
     login,
     run_worker,
 )
-
-
-def held_invoice(name="Strømselskapet AS", person=KARI, **contact):
-    """An issuer, and a held invoice to a contact registered with the BankID test person's name."""
-    issuer = make_issuer(name=name)
-    contact.setdefault("name", person.name)
-    person = make_contact(issuer, **contact)
-    inv = make_invoice(issuer, person)
-    db.session.commit()
-    return issuer, person, inv
 
 
 def answer(client, path, decision):

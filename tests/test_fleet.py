@@ -25,7 +25,7 @@ from simulators.bankid.persons import KARI
 from tests.conftest import TEST_PG, TEST_SETTINGS
 from tests.factories import make_contact, make_invoice, make_issuer
 from tests.helpers.bankid import complete_bankid_login, provider_config, running_provider
-from tests.test_consent_helpers import link_path
+from tests.helpers.consent import link_path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"

@@ -1,7 +1,6 @@
 """Performance that must not regress: fixed query counts whatever the data size, Sent documents
 served by an index in the page's order at any depth (EXPLAIN on PostgreSQL), and a smoke run of
 the benchmark suite (`make bench`)."""
-# ruff: noqa: F811  (pytest fixtures imported from tests.test_consent_helpers)
 from __future__ import annotations
 
 import datetime as dt
@@ -20,8 +19,8 @@ from portal.invoices.models import Invoice
 from portal.issuers.models import Issuer
 from tests.conftest import TEST_PG
 from tests.factories import make_contact, make_invoice
-from tests.test_consent_helpers import bankid_provider, ctx, link_path, portal  # noqa: F401 (fixtures)
-from tests.test_issuer_accounts import login, staff
+from tests.helpers.consent import held_invoice, link_path
+from tests.helpers.issuer import login, staff
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,8 +42,6 @@ class Statements:
 
 def test_consent_page_is_one_query_and_writes_nothing(ctx, engine):
     """Opening the SMS link: one SELECT for everything on the page, however much the contact has."""
-    from tests.test_consent import held_invoice
-
     _issuer, person, _inv = held_invoice()
     path = link_path()
     client = ctx.test_client()

@@ -14,6 +14,7 @@ from portal.core import db
 from portal.core.outbox import OutboxKind, OutboxMessage
 from portal.delivery.models import NettbankDocument
 from portal.delivery.worker import run_once
+from simulators.bankid.persons import KARI
 from tests.factories import make_contact, make_invoice, make_issuer
 from tests.helpers.bankid import login_consumer
 
@@ -94,3 +95,14 @@ def logged_in(ctx, person, next: str = "/nettbank"):  # noqa: A002 (mirrors logi
 def doc_for(inv) -> NettbankDocument:
     db.session.expire_all()
     return db.session.scalars(select(NettbankDocument).where(NettbankDocument.invoice_id == inv.id)).one()
+
+
+def held_invoice(name="Strømselskapet AS", person=None, **contact):
+    """An issuer, and a held invoice to a contact registered with the BankID test person's name."""
+    person = person or KARI
+    issuer = make_issuer(name=name)
+    contact.setdefault("name", person.name)
+    person = make_contact(issuer, **contact)
+    inv = make_invoice(issuer, person)
+    db.session.commit()
+    return issuer, person, inv
