@@ -334,3 +334,30 @@ def test_daily_digest_is_opt_in_and_sent_once_a_day(app, client, post_form):
         assert mail.payload["to"] == user.email and contact.name in mail.payload["text"]
         assert "takket nei" in mail.payload["text"] and "1 kunde takket nei" in mail.payload["subject"]
         assert digest.send_digests(db.session, utcnow() + dt.timedelta(days=2), "http://portal") == 0  # old news
+
+
+def test_worker_sees_an_invoice_sent_again_by_another_process(app):
+    """The worker's session keeps the invoice it saw fail; when the issuer sends it again from
+    the web (another session), the worker delivers it instead of finishing the row unseen."""
+    from portal.core.events import Actor
+    from portal.delivery.worker import run_once
+
+    with app.app_context():
+        issuer = make_issuer(active=False)
+        contact = make_contact(issuer, email=None, address=False)
+        inv = make_invoice(issuer, contact)
+        db.session.commit()
+        run_once()  # the post fails: no address
+        held = db.session.get(Invoice, inv.id)  # the worker's session keeps this object
+        assert held.state is InvoiceState.FAILED
+        other = app.extensions["db_sessionmaker"]()
+        try:
+            fresh = other.get(Invoice, inv.id)
+            fresh.contact.email = "ny@example.no"
+            invoices.send_again(other, fresh, Actor("issuer_user", None, "test"))
+            other.commit()
+        finally:
+            other.close()
+        run_once()
+        db.session.expire_all()
+        assert db.session.get(Invoice, inv.id).state is InvoiceState.DELIVERED

@@ -28,7 +28,10 @@ MY_AGREEMENTS_PATH = "/min-side/avtaler"  # served by the consumer area
 
 def invoice_for(sess: Session, row: OutboxMessage, channel: Channel) -> Invoice | None:
     """The invoice this delivery row is for, or None when it is no longer waiting for it."""
-    inv = sess.get(Invoice, int((row.payload or {}).get("invoice_id") or row.invoice_id or 0))
+    # populate_existing: the worker's session keeps objects across rows (no expiry on commit), and
+    # an invoice it saw fail must be seen as it is now, e.g. sent again by the issuer meanwhile.
+    inv = sess.get(Invoice, int((row.payload or {}).get("invoice_id") or row.invoice_id or 0),
+                   populate_existing=True)
     if inv is None or inv.state is not InvoiceState.SENDING or inv.channel is not channel:
         return None
     return inv
