@@ -113,17 +113,7 @@ def create_invoice(sess: Session, issuer: Issuer, contact: Contact, *, number: s
     inv = Invoice(issuer_id=issuer.id, contact_id=contact.id, number=number, issue_date=issue_date,
                   due_date=due_date, kid=kid, account_number=account_number, net_ore=0, vat_ore=0,
                   total_ore=0, state=InvoiceState.DRAFT, created_by=actor.label)
-    net = vat = 0
-    for pos, line in enumerate(lines, start=1):
-        line_net = _round_ore(line.quantity * line.unit_price_ore)
-        line_vat = _round_ore(Decimal(line_net) * line.vat_rate_percent / 100)
-        inv.lines.append(InvoiceLine(position=pos, description=line.description, quantity=line.quantity,
-                                     unit_price_ore=line.unit_price_ore,
-                                     vat_rate_percent=line.vat_rate_percent,
-                                     line_net_ore=line_net, line_vat_ore=line_vat))
-        net += line_net
-        vat += line_vat
-    inv.net_ore, inv.vat_ore, inv.total_ore = net, vat, net + vat
+    _set_lines(inv, lines)
     try:
         with sess.begin_nested():  # a clash undoes only this invoice, not the request's other work
             sess.add(inv)
@@ -162,6 +152,7 @@ def update_draft(sess: Session, inv: Invoice, *, number: str, issue_date: dt.dat
     """Change a draft (number, dates, KID, account, lines), with an event."""
     if inv.state is not InvoiceState.DRAFT:
         raise NotADraft(inv.id)
+    check_invoice_input(number, kid, account_number, lines)
     inv.number, inv.issue_date, inv.due_date, inv.kid, inv.account_number = (
         number, issue_date, due_date, kid, account_number)
     sess.flush()  # the old lines go before the new ones take their positions

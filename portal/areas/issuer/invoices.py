@@ -156,17 +156,21 @@ def edit(invoice_id: int):
                 form.kid.errors = list(form.kid.errors) + [str(exc.message)]
             else:
                 actor = staff_actor(current_user)
-                services.update_draft(
-                    db.session, inv, number=number, issue_date=form.issue_date.data, due_date=form.due_date.data,
-                    kid=kid, account_number=form.account_number.data,
-                    lines=[services.LineInput(d, q, p, v) for d, q, p, v in form.parsed_lines], actor=actor)
-                if request.form.get("action") == "issue":
-                    services.issue_invoice(db.session, inv, actor)
-                    db.session.flush()
-                    _flash_issued(inv)
+                try:
+                    services.update_draft(
+                        db.session, inv, number=number, issue_date=form.issue_date.data,
+                        due_date=form.due_date.data, kid=kid, account_number=form.account_number.data,
+                        lines=[services.LineInput(d, q, p, v) for d, q, p, v in form.parsed_lines], actor=actor)
+                except services.InvoiceInputError as exc:
+                    _input_errors(form, exc.errors)
                 else:
-                    flash(_("Utkastet er endret."), "success")
-                return redirect(url_for("invoices.show", invoice_id=inv.id))
+                    if request.form.get("action") == "issue":
+                        services.issue_invoice(db.session, inv, actor)
+                        db.session.flush()
+                        _flash_issued(inv)
+                    else:
+                        flash(_("Utkastet er endret."), "success")
+                    return redirect(url_for("invoices.show", invoice_id=inv.id))
     status = 422 if request.method == "POST" else 200
     return render_template("invoices/new.html", form=form, contact=contact, issuer=issuer, draft=inv,
                            blockers=efaktura_blockers(contact, issuer)), status
