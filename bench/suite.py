@@ -644,6 +644,8 @@ def ratio(m: Measure, measures: dict[str, Measure]) -> float | None:
 def met(m: Measure, value: float | None) -> bool | None:
     if m.goal is None or value is None:
         return None
+    if any(s.errors for s in m.samples):  # a figure of error answers says nothing of the page
+        return False
     return value <= m.goal if m.ratio_of == "p95" else value >= m.goal
 
 
@@ -710,7 +712,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"seeded {invoices:,} invoices in {time.perf_counter() - t:.1f} s", flush=True)
         env = {"PORTAL_DATABASE_URL": url, "PORTAL_SECRET_KEY": secret, "PORTAL_ENV": "development",
                "PORTAL_BASE_URL": "http://127.0.0.1", "PORTAL_INSTANCE_PATH": str(tmp),
-               "PORTAL_LOG_JSON": "0"}
+               "PORTAL_LOG_JSON": "0",
+               # wrk is one address asking thousands of times a minute: the per-address limits
+               # stay switched on (their cost is measured) but high enough never to answer 429.
+               **{f"PORTAL_RATE_LIMIT_{n}": "100000000/minute" for n in ("CONSENT", "BANKID", "APPROVER",
+                                                                         "SUPPORT_SEARCH")}}
         only = {x.strip() for x in args.only.split(",") if x.strip()}
         before_root = None
         if args.before:

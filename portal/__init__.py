@@ -1,6 +1,7 @@
 """eFaktura B2C portal: issuer agreement, consumer consent with BankID, and delivery."""
 from __future__ import annotations
 
+import functools
 import importlib
 from urllib.parse import urlsplit
 
@@ -13,6 +14,7 @@ from jinja2.ext import (
     _make_new_npgettext,
     _make_new_pgettext,
 )
+from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
@@ -170,14 +172,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.jinja_env.add_extension("jinja2.ext.do")
 
     auth.init_app(app)
-    auth.user_loaders.update({
-        "issuer": lambda user_id: db.session.get(IssuerUser, user_id),
-        "support": lambda user_id: db.session.get(SupportUser, user_id),
-    })
-    sessions.password_hashes.update({
-        "issuer": lambda user_id: getattr(db.session.get(IssuerUser, user_id), "password_hash", None),
-        "support": lambda user_id: getattr(db.session.get(SupportUser, user_id), "password_hash", None),
-    })
+    # Staff pages show the account (and an issuer's company) on every page: read with the session.
+    sessions.accounts.update({"issuer": (IssuerUser, (joinedload(IssuerUser.issuer),)),
+                              "support": (SupportUser, ())})
+    auth.user_loaders.update({realm: functools.partial(sessions.account, realm) for realm in sessions.accounts})
     sessions.init_app(app)
     limits.init_app(app)
     formatting.init_app(app)

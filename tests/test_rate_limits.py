@@ -78,3 +78,29 @@ def test_the_limit_holds_across_two_processes(make_app):
         statuses.append((a if n % 2 else b).get("/bankid/callback?state=x").status_code)
     assert statuses.count(429) == 5, statuses
     assert 429 not in statuses[:5]
+
+
+def test_the_embedded_store_counts_expires_and_starts_no_thread_per_request(monkeypatch):
+    """The single-process store: the limit holds, a count is forgotten when its window ends, its
+    memory is freed by the clean-up in a later request, and no timer thread is started per hit."""
+    import threading
+    import time as real_time
+
+    from limits import parse
+    from limits.strategies import FixedWindowRateLimiter
+
+    from portal.core import limits as portal_limits
+
+    store = portal_limits.ProcessMemoryStorage()
+    strategy = FixedWindowRateLimiter(store)
+    item = parse("3/second")
+    threads_before = threading.active_count()
+    assert [strategy.hit(item, "t", "a") for _ in range(4)] == [True, True, True, False]
+    for i in range(200):
+        strategy.hit(item, "t", f"other-{i}")
+    assert threading.active_count() <= threads_before
+    later_wall, later_mono = real_time.time() + 5, real_time.monotonic() + 5
+    monkeypatch.setattr(real_time, "monotonic", lambda: later_mono)
+    monkeypatch.setattr(real_time, "time", lambda: later_wall)
+    assert strategy.hit(item, "t", "a")  # the window has passed: counted afresh
+    assert len(store.storage) == 1  # the 200 expired counts were swept away

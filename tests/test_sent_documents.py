@@ -7,8 +7,11 @@ import io
 
 from sqlalchemy import event, select
 
+from portal.agreements.models import Consumer
 from portal.contacts.models import Contact, ContactKind
 from portal.core import db
+from portal.delivery.models import NettbankDocument
+from portal.invoices.states import Channel, InvoiceState
 from portal.issuers.models import Issuer, IssuerUser
 from tests.factories import make_contact, make_invoice, make_issuer
 from tests.helpers.issuer import login, staff
@@ -160,3 +163,26 @@ def test_csv_export_of_the_filtered_list_is_safe_in_a_spreadsheet(app, client, p
     assert "'=HYPERLINK(\"http://x.example\",\"klikk\")" in names and "Firma Fru" in names
     assert "Fremmed Kunde" not in resp.get_data(as_text=True)
     assert "Holdt Hansen" not in names  # the channel filter applies to the file too
+
+
+def test_each_row_says_whether_that_invoice_is_paid(app, client, post_form):
+    """Two eFakturas delivered to the nettbank, only the newer one paid: each row tells its own
+    status (the page words each distinct status once, so paid and unpaid must differ in that key)."""
+    issuer, user = staff(app)
+    with app.app_context():
+        iss = db.session.get(Issuer, issuer.id)
+        person = make_contact(iss, name="Betaler Berg")
+        consumer = Consumer(sub="sent-docs-paid")
+        db.session.add(consumer)
+        older, newer = make_invoice(iss, person, number="P-1"), make_invoice(iss, person, number="P-2")
+        db.session.flush()
+        for inv in (older, newer):
+            inv.state, inv.channel = InvoiceState.DELIVERED, Channel.NETTBANK
+            db.session.add(NettbankDocument(consumer_id=consumer.id, invoice_id=inv.id,
+                                            paid_at=db.utcnow() if inv is newer else None))
+        db.session.commit()
+    login(client, post_form, user.email)
+    page = client.get("/utsteder/sendte").get_data(as_text=True)
+    rows = {n: page.split(f">{n}</a>")[1].split("</tr>")[0] for n in ("P-1", "P-2")}
+    assert "Betalt i nettbanken" in rows["P-2"] and "Levert i nettbank" not in rows["P-2"]
+    assert "Levert i nettbank" in rows["P-1"] and "Betalt" not in rows["P-1"]

@@ -6,8 +6,14 @@ Each ``StringField`` (and every field built on it: e-mail, password, search box‚
 ``portal/areas`` derive from ``PortalForm`` (tests/test_clean_input.py checks that)."""
 from __future__ import annotations
 
+from functools import cache
+
+from babel.support import Translations
+from flask import current_app, has_request_context
+from flask_babel import get_locale
 from flask_wtf import FlaskForm
 from wtforms import Field, FieldList, FormField, StringField, TextAreaField
+from wtforms.i18n import messages_path
 from wtforms.validators import ValidationError
 
 from portal.core.text import MSG_CONTROL, has_control
@@ -40,7 +46,22 @@ def _guard(field: Field) -> None:
         field.validators = [check, *field.validators]
 
 
+@cache
+def _wtforms_catalogue(locale: str) -> Translations:
+    """WTForms' own messages ("Not a valid choice" and the like) for one locale, read from disk
+    once per process (Flask-WTF reads them again for every request). Nynorsk falls back to
+    bokm√•l, anything else to English."""
+    chain = [locale, "nb"] if locale == "nn" else [locale]
+    return Translations.load(messages_path(), chain, domain="wtforms")
+
+
 class PortalForm(FlaskForm):
+    class Meta:
+        def get_translations(self, form):
+            if not has_request_context() or not current_app.config.get("WTF_I18N_ENABLED", True):
+                return None
+            return _wtforms_catalogue(str(get_locale() or "nb"))
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for field in self:

@@ -14,9 +14,8 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable
 
-from flask import Flask, current_app, flash, g, session
+from flask import Flask, current_app, flash, g, request, session
 from flask_babel import gettext as _
 from sqlalchemy import Index, Integer, String, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -45,9 +44,21 @@ class WebSession(Base):
     __table_args__ = (Index("ix_web_sessions_account", "realm", "account_id"),)
 
 
-# realm -> account id -> current password hash (None: the realm has no passwords or no such
-# account). Filled by create_app, like ``auth.user_loaders``.
-password_hashes: dict[str, Callable[[int], str | None]] = {}
+# realm -> (account model with a ``password_hash``, loader options): for these realms the session
+# row and its account (with what the options load along) are read in one query, and the password
+# stamp is checked against that account. Filled by create_app, like ``auth.user_loaders``.
+accounts: dict[str, tuple[type, tuple]] = {}
+
+
+def account(realm: str, account_id: int):
+    """The account of a realm in ``accounts``, read at most once per request (the session check
+    and flask-login share it; the identity map alone would not keep it, it holds objects weakly)."""
+    model, options = accounts[realm]
+    loaded = request.environ.setdefault("portal.accounts", {})
+    key = (realm, account_id)
+    if key not in loaded:
+        loaded[key] = db.session.get(model, account_id, options=list(options))
+    return loaded[key]
 
 
 def _hash(raw: str) -> str:
@@ -131,6 +142,22 @@ def _forget_locally() -> None:
     g.pop("csrf_token", None)
 
 
+def _session_row(realm: str, account_id: int, token_hash: str) -> WebSession | None:
+    """The session row; for a realm with accounts, its account comes along in the same query."""
+    if realm not in accounts:
+        return db.session.scalar(select(WebSession).where(WebSession.token_hash == token_hash))
+    model, options = accounts[realm]
+    found = db.session.execute(
+        select(WebSession, model).outerjoin(model, model.id == account_id)
+        .where(WebSession.token_hash == token_hash).options(*options)
+    ).first()
+    if found is None:
+        return None
+    row, loaded = found
+    request.environ.setdefault("portal.accounts", {})[(realm, account_id)] = loaded
+    return row
+
+
 def check_request() -> None:
     """Before every request: a log-in in the cookie counts only with a live server-side session."""
     claimed = _claimed()
@@ -140,7 +167,7 @@ def check_request() -> None:
     raw = session.get(SID_KEY)
     row = None
     if isinstance(raw, str) and realm in REALMS:
-        row = db.session.scalar(select(WebSession).where(WebSession.token_hash == _hash(raw)))
+        row = _session_row(realm, account_id, _hash(raw))
     now = utcnow()
     reason = None
     if row is None or row.realm != realm or row.account_id != account_id:
@@ -149,8 +176,9 @@ def check_request() -> None:
         idle, absolute = limits(realm)
         if now - row.created_at > absolute or now - row.last_seen_at > idle:
             reason = "timeout"
-        elif realm in password_hashes and not hmac.compare_digest(
-                row.password_stamp or "", password_stamp(password_hashes[realm](account_id)) or ""):
+        elif realm in accounts and not hmac.compare_digest(
+                row.password_stamp or "",
+                password_stamp(getattr(account(realm, account_id), "password_hash", None)) or ""):
             reason = "ended"
     if reason is None:
         if (now - row.last_seen_at).total_seconds() >= TOUCH_SECONDS:

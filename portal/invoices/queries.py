@@ -79,7 +79,7 @@ def sent_documents(sess: Session, issuer_id: int, filters: SentFilter, *, cursor
     the issuer's index for its state, channel or contact; filtered by issue date, newest issue
     date first, then time and id (``ix_invoices_issuer_issued_created``), so a month long ago is
     not found by reading every later invoice."""
-    stmt = _sent_stmt(issuer_id, filters).options(joinedload(Invoice.contact))
+    stmt = _sent_stmt(issuer_id, filters).options(joinedload(Invoice.contact), joinedload(Invoice.nettbank_document))
     if by_issue_date(filters):
         return pagination.newest_first_by(sess, stmt, Invoice, Invoice.issue_date, cursor=cursor, size=size)
     return pagination.newest_first(sess, stmt, Invoice, cursor=cursor, size=size)
