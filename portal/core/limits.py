@@ -1,5 +1,5 @@
-"""Rate limits that hold across web processes: Flask-Limiter's storage, shared through Redis
-when ``PORTAL_REDIS_URL`` is set (memory for the embedded default, where one process serves).
+"""Rate limits that hold across web processes: counted with the ``limits`` library in Redis when
+``PORTAL_REDIS_URL`` is set (in memory for the embedded default, where one process serves).
 
 A view is marked with :func:`limited` and the name of its limit; the limit itself is a setting
 (``PORTAL_RATE_LIMIT_<NAME>``, e.g. ``"30/minute"``). Counting is per client address, or per
@@ -15,14 +15,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from flask import Flask, current_app, request
-from flask_limiter import Limiter
 from limits import parse
-from limits.storage import MemoryStorage
+from limits.storage import MemoryStorage, storage_from_string
+from limits.strategies import FixedWindowRateLimiter
 from werkzeug.exceptions import TooManyRequests
 
 from portal.core.config import DEFAULT_RATE_LIMITS
 
 log = logging.getLogger(__name__)
+KEY_PREFIX = "portal"
 
 
 class ProcessMemoryStorage(MemoryStorage):
@@ -65,7 +66,7 @@ def limited(name: str, methods: Iterable[str] | None = None):
     return mark
 
 
-def _limiter() -> Limiter:
+def _limiter() -> FixedWindowRateLimiter:
     return current_app.extensions["portal_limiter"]
 
 
@@ -75,12 +76,12 @@ def hit(name: str, key: str, limit: str, *, stats_when_allowed: bool = True) -> 
     Without ``stats_when_allowed`` an allowed request costs one round trip to the store, not two:
     its ``remaining`` and ``reset_seconds`` are then only estimates (the limit and its period)."""
     item = parse(limit)
-    strategy = _limiter().limiter
+    strategy = _limiter()
     try:
-        allowed = strategy.hit(item, name, key)
+        allowed = strategy.hit(item, KEY_PREFIX, name, key)
         if allowed and not stats_when_allowed:
             return Verdict(True, item.amount, item.amount, item.get_expiry())
-        stats = strategy.get_window_stats(item, name, key)
+        stats = strategy.get_window_stats(item, KEY_PREFIX, name, key)
     except Exception as exc:  # noqa: BLE001 - a store that is down must not stop the service
         log.warning("rate limit store unavailable (%s): %s not counted", type(exc).__name__, name)
         return Verdict(True, item.amount, item.amount, item.get_expiry())
@@ -104,19 +105,12 @@ def _check() -> None:
 
 def reset() -> None:
     """Forget every count (tests)."""
-    _limiter().reset()
+    _limiter().storage.reset()
 
 
 def init_app(app: Flask) -> None:
+    """One counter store per app, checked before each request of a marked view (no other hooks)."""
     cfg = app.config["PORTAL"]
-    limiter = Limiter(
-        key_func=lambda: request.remote_addr or "unknown",
-        storage_uri=str(cfg["REDIS_URL"] or "portal-memory://"),
-        strategy="fixed-window",
-        key_prefix="portal",
-        headers_enabled=False,
-        swallow_errors=True,
-    )
-    limiter.init_app(app)
-    app.extensions["portal_limiter"] = limiter
+    store = storage_from_string(str(cfg["REDIS_URL"] or "portal-memory://"))
+    app.extensions["portal_limiter"] = FixedWindowRateLimiter(store)
     app.before_request(_check)
