@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from flask import flash
 from sqlalchemy import event, text
 
 from portal.core import db, pagination
@@ -220,3 +221,35 @@ def test_dead_connection_answers_503_and_the_next_request_works(make_app):
     assert first.status_code == 503 and first.headers["Retry-After"] == "1"
     second = client.get("/_dead")
     assert second.status_code == 200 and second.get_data(as_text=True) == "1"
+
+
+def test_home_page_is_rendered_once_per_language_for_anonymous_visitors(app, client):
+    """The home page comes from memory for anonymous visitors, per language; a visitor with a
+    message waiting gets it rendered (so the message shows), and a query string is never cached."""
+
+    @app.get("/_test_flash")
+    def _flash():
+        flash("En melding bare for deg.", "info")
+        return "ok"
+
+    rendered = []
+    views = app.view_functions["web.home"].__wrapped__.__globals__
+    original = views["render_template"]
+    views["render_template"] = lambda *a, **kw: rendered.append(a[0]) or original(*a, **kw)
+    try:
+        first, second = client.get("/"), client.get("/")
+        assert first.status_code == second.status_code == 200
+        assert first.get_data() == second.get_data() and 'lang="nb"' in first.get_data(as_text=True)
+        assert rendered == ["home.html"]
+        english = client.get("/?lang=en")  # a query string is never served from the cache
+        again = client.get("/")  # the language is remembered: the English page, rendered once
+        assert 'lang="en"' in english.get_data(as_text=True) and 'lang="en"' in again.get_data(as_text=True)
+        assert client.get("/").get_data() == again.get_data()
+        assert rendered == ["home.html"] * 3
+        assert again.headers.get("Content-Security-Policy") == first.headers.get("Content-Security-Policy")
+        client.get("/_test_flash")
+        assert "En melding bare for deg." in client.get("/").get_data(as_text=True)
+        assert "En melding bare for deg." not in client.get("/").get_data(as_text=True)
+        assert rendered == ["home.html"] * 4
+    finally:
+        views["render_template"] = original

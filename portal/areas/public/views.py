@@ -5,11 +5,13 @@ from flask import Blueprint, current_app, render_template
 from sqlalchemy import text
 
 from portal.core import db
+from portal.core.pagecache import same_for_every_visitor
 
 bp = Blueprint("web", __name__)
 
 
 @bp.get("/")
+@same_for_every_visitor
 def home():
     return render_template("home.html", cfg=current_app.config["PORTAL"])
 
