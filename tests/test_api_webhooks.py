@@ -10,7 +10,7 @@ import threading
 
 import pytest
 import time_machine
-from sqlalchemy import select
+from sqlalchemy import select, text
 from standardwebhooks.webhooks import Webhook
 
 from portal.agreements import signals
@@ -31,12 +31,15 @@ class Receiver:
     def __init__(self):
         self.status = 200
         self.received: list[tuple[dict, bytes]] = []
+        self.on_post = None  # called while the POST is in progress, before the answer
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 outer.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                if outer.on_post:
+                    outer.on_post()
                 self.send_response(outer.status)
                 self.end_headers()
 
@@ -86,6 +89,26 @@ def test_delivered_invoice_is_posted_and_signature_verifies(app, receiver):
     with app.app_context():
         delivery = db.session.scalar(select(WebhookDelivery))
         assert delivery.status == "delivered" and [a.status_code for a in delivery.attempts] == [200]
+
+
+def test_no_database_transaction_is_open_while_the_receiver_answers(postgres_only, app, engine, receiver):
+    """A slow receiver holds no transaction (and no lock) open: the POST happens between the
+    transaction that reads the delivery and the one that records the answer."""
+    seen: list[int] = []
+
+    def count_open_transactions():
+        with engine.connect() as conn:
+            seen.append(conn.execute(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'")).scalar())
+
+    receiver.on_post = count_open_transactions
+    _endpoint_and_delivered_invoice(app, receiver.url)
+    with app.app_context():
+        run_once()
+        delivery = db.session.scalar(select(WebhookDelivery))
+        assert delivery.status == "delivered" and [a.status_code for a in delivery.attempts] == [200]
+    assert seen == [0]
 
 
 def test_unchosen_events_are_not_sent(app, receiver):

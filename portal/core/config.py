@@ -129,6 +129,7 @@ DEFAULTS: dict[str, tuple[object, object]] = {
     "WORKER_CONCURRENCY": (16, int),
     "WORKER_EMAIL_CONCURRENCY": (4, int),
     "WORKER_SMS_CONCURRENCY": (16, int),
+    "WORKER_WEBHOOK_CONCURRENCY": (4, int),  # POSTs to issuers' webhook endpoints at once
     "WORKER_LOCAL_CONCURRENCY": (1, int),  # in-database effects, one at a time, in order
     # Development conveniences (mailbox page, BankID quick-pick).
     "DEV_TOOLS": (None, _bool),

@@ -15,6 +15,7 @@ import secrets
 import socket
 import time
 import uuid
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import requests
@@ -168,38 +169,70 @@ def redeliver(sess: Session, delivery: WebhookDelivery, actor: Actor) -> None:
     sess.flush()
 
 
-# --- the outbox handler: the HTTP POST ------------------------------------------------------
+# --- the outbox handler: prepare (read, sign), send (the POST), record --------------------------
 
 def sign(secret: str, msg_id: str, when: dt.datetime, body: str) -> str:
     return Webhook(secret).sign(msg_id, when, body)
 
 
-def perform(sess: Session, row: OutboxMessage) -> None:
+@dataclass(frozen=True)
+class WebhookJob:
+    """One signed POST, built from the database before any connection to the receiver opens."""
+
+    delivery_id: int
+    url: str
+    body: bytes
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True)
+class WebhookAnswer:
+    at: dt.datetime
+    status_code: int
+    duration_ms: int
+
+
+def prepare(sess: Session, row: OutboxMessage) -> WebhookJob | None:
+    """Read the delivery and sign its body (the transaction closes before the POST)."""
     delivery = sess.get(WebhookDelivery, int((row.payload or {}).get("delivery_id") or 0))
-    if delivery is None:
-        return
+    if delivery is None or delivery.status == "delivered":
+        return None
     endpoint = delivery.endpoint
     if endpoint.disabled_at is not None:
         delivery.status = "failed"
-        return
+        return None
     body = json.dumps(delivery.payload, ensure_ascii=False, separators=(",", ":"))
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     headers = {"content-type": "application/json", "user-agent": "efaktura-portal-webhooks/1",
                "webhook-id": delivery.message_id, "webhook-timestamp": str(int(now.timestamp())),
                "webhook-signature": sign(endpoint.secret, delivery.message_id, now, body)}
+    return WebhookJob(delivery.id, endpoint.url, body.encode("utf-8"), headers)
+
+
+def send(job: WebhookJob) -> WebhookAnswer:
+    """The POST, with no database transaction open; a refused or failed try is kept as an
+    attempt and retried with backoff."""
     started, at = time.monotonic(), utcnow()
     try:
-        check_url(endpoint.url)
-        resp = requests.post(endpoint.url, data=body.encode("utf-8"), headers=headers,
+        check_url(job.url)
+        resp = requests.post(job.url, data=job.body, headers=job.headers,
                              timeout=float(_settings().get("WEBHOOK_TIMEOUT_SECONDS") or 5), allow_redirects=False)
     except WebhookUrlError as exc:
-        _failed_attempt(delivery.id, at, started, None, str(exc.message))
+        _failed_attempt(job.delivery_id, at, started, None, str(exc.message))
     except requests.RequestException as exc:
-        _failed_attempt(delivery.id, at, started, None, f"{type(exc).__name__}: {exc}")
+        _failed_attempt(job.delivery_id, at, started, None, f"{type(exc).__name__}: {exc}")
     if not 200 <= resp.status_code < 300:
-        _failed_attempt(delivery.id, at, started, resp.status_code, f"HTTP {resp.status_code}")
-    sess.add(WebhookAttempt(delivery_id=delivery.id, at=at, status_code=resp.status_code,
-                            duration_ms=int((time.monotonic() - started) * 1000)))
+        _failed_attempt(job.delivery_id, at, started, resp.status_code, f"HTTP {resp.status_code}")
+    return WebhookAnswer(at, resp.status_code, int((time.monotonic() - started) * 1000))
+
+
+def record(sess: Session, row: OutboxMessage, job: WebhookJob, answer: WebhookAnswer) -> None:
+    """The delivered try, in the transaction that marks the outbox row done."""
+    delivery = sess.get(WebhookDelivery, job.delivery_id)
+    if delivery is None or delivery.status == "delivered":
+        return
+    sess.add(WebhookAttempt(delivery_id=delivery.id, at=answer.at, status_code=answer.status_code,
+                            duration_ms=answer.duration_ms))
     delivery.status = "delivered"
     delivery.delivered_at = utcnow()
     sess.flush()
@@ -271,7 +304,8 @@ def _on_draft_deleting(inv, *, sess: Session, **_kw) -> None:
 
 
 def register_handlers() -> None:
-    outbox.register(OutboxKind.WEBHOOK, perform, on_dead=on_dead)
+    outbox.register(OutboxKind.WEBHOOK, prepare=prepare, send=send, record=record, on_dead=on_dead,
+                    channel="webhook")
     invoice_signals.draft_deleting.connect(_on_draft_deleting)
     agreement_signals.agreement_approved.connect(_RECEIVERS["approved"])
     agreement_signals.agreement_declined.connect(_RECEIVERS["declined"])
