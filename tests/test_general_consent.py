@@ -6,7 +6,7 @@ import datetime as dt
 import itertools
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from portal.agreements import general, reachability
 from portal.agreements import services as agreements
@@ -359,3 +359,56 @@ def test_withdrawal_keeps_an_invoice_the_person_also_approved(db_session):
     assert inv.channel is Channel.NETTBANK
     run_worker()
     assert db_session.scalar(select(NettbankDocument.consumer_id).where(NettbankDocument.invoice_id == inv.id)) == ase.id
+
+
+def test_a_page_of_look_ups_answers_as_one_by_one_in_a_fixed_number_of_queries(db_session, engine):
+    """The consumer register looks up a page of contacts at once: every answer equals the single
+    look-up's, and the page costs the same few statements for 6 contacts as for 12."""
+    issuer = make_issuer(name="Sidevis Kraft AS")
+    other = make_issuer(name="Annen AS")
+    contacts = []
+    for i in range(6):  # every route and reason, twice
+        n = 2 * i
+        kari = person(f"Kari Nummer{n}", mobile=f"+479100{n:04d}", consent=True)
+        contacts.append(make_contact(issuer, name=f"Kari Nummer{n}", mobile=f"+479100{n:04d}"))  # general, by mobile
+        blocked = person(f"Ola Blokk{n}", email=f"ola{n}@example.no")
+        general.block(db_session, blocked, issuer, BANK)
+        general.block(db_session, kari, other, BANK)  # a block of another issuer changes nothing here
+        contacts.append(make_contact(issuer, name=f"Ola Blokk{n}", mobile=None, email=f"ola{n}@example.no"))
+        person(f"Per Uten{n}", mobile=f"+479200{n:04d}", consent=False)
+        contacts.append(make_contact(issuer, name=f"Per Uten{n}", mobile=f"+479200{n:04d}"))  # consent off
+        person(f"Tvilling To{n}", mobile=f"+479300{n:04d}")
+        person(f"Tvilling To{n}", mobile=f"+479300{n:04d}", born=dt.date(1990, 2, 2))
+        contacts.append(make_contact(issuer, name=f"Tvilling To{n}", mobile=f"+479300{n:04d}"))  # ambiguous
+        contacts.append(make_contact(issuer, name=f"Ingen Treff{n}", mobile=f"+479400{n:04d}"))  # no match
+        active = make_contact(issuer, name=f"Avtale Aktiv{n}", mobile=f"+479500{n:04d}")
+        make_invoice(issuer, active)
+        agreements.approve(db_session, agreements.agreement_for(db_session, active), person(f"Avtale Aktiv{n}", consent=False),
+                           channel="sms", acr=BANK.acr, shown_text="Ja.", language="nb")
+        contacts.append(active)
+    db_session.flush()
+    pairs = [(c, agreements.agreement_for(db_session, c)) for c in contacts]
+    one_by_one = [reachability.lookup(db_session, c) for c in contacts]
+    reasons = {r.reason for r in one_by_one}
+    assert reasons >= {"name_mobile", "blocked", "consent_off", "ambiguous", "no_match", "agreement"}, reasons
+
+    statements: list[str] = []
+
+    def count(*_args):
+        statements.append("x")
+
+    counts = []
+    for size in (6, 12):
+        db_session.expire_all()
+        page = [(c, a) for c, a in pairs[:size]]
+        for c, a in page:  # the register's own query has read these already
+            _ = (c.name, c.mobile, c.email, c.consumer_id, c.issuer.name, a and a.state)
+        statements.clear()
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            answers = reachability.lookup_many(db_session, issuer.id, page)
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        counts.append(len(statements))
+        assert answers == one_by_one[:size]
+    assert counts[0] == counts[1] <= 4, counts

@@ -24,11 +24,12 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from portal.agreements import general
 from portal.agreements import services as agreements
+from portal.agreements.general_models import ConsumerAddress, GeneralConsent, IssuerBlock
 from portal.agreements.models import Consumer
 from portal.agreements.states import AgreementState
 from portal.contacts.models import Contact, ContactKind
@@ -73,7 +74,73 @@ def _eligible(contact: Contact) -> bool:
     return not [b for b in efaktura_blockers(contact, contact.issuer) if b.code != "no_mobile"]
 
 
-def _matching(sess: Session, contact: Contact) -> tuple[list[int], str]:
+class _Reader:
+    """The look-up's questions, each answered by the database when asked."""
+
+    def __init__(self, sess: Session):
+        self.sess = sess
+
+    def agreement(self, contact: Contact):
+        return agreements.agreement_for(self.sess, contact)
+
+    def consumers_with(self, kind: str, value: str) -> list[int]:
+        return general.consumers_with_address(self.sess, kind, value)
+
+    def consumer(self, consumer_id: int) -> Consumer | None:
+        return self.sess.get(Consumer, consumer_id)
+
+    def blocked(self, consumer_id: int, issuer_id: int) -> bool:
+        return general.is_blocked(self.sess, consumer_id, issuer_id)
+
+    def general_consent(self, consumer_id: int) -> bool:
+        return general.has_general_consent(self.sess, consumer_id)
+
+
+class _Prefetched(_Reader):
+    """The same answers for a page of one issuer's contacts, read in four queries for the page
+    instead of several per contact (the consumer register lists 25 at a time)."""
+
+    def __init__(self, sess: Session, issuer_id: int, contacts: list[Contact], found_agreements: dict):
+        super().__init__(sess)
+        self.agreements = found_agreements
+        wanted = [("mobile", c.mobile) for c in contacts if c.mobile] + \
+                 [("email", c.email.lower()) for c in contacts if c.email]
+        self.by_address: dict[tuple[str, str], list[int]] = {}
+        if wanted:
+            rows = sess.execute(select(ConsumerAddress.kind, ConsumerAddress.value, ConsumerAddress.consumer_id)
+                                .where(tuple_(ConsumerAddress.kind, ConsumerAddress.value).in_(wanted))
+                                .distinct())
+            for kind, value, consumer_id in rows:
+                self.by_address.setdefault((kind, value), []).append(consumer_id)
+        ids = {i for found in self.by_address.values() for i in found}
+        ids |= {c.consumer_id for c in contacts if c.consumer_id is not None}
+        ids |= {a.consumer_id for a in found_agreements.values() if a is not None and a.consumer_id is not None}
+        self.consumers = {c.id: c for c in sess.scalars(select(Consumer).where(Consumer.id.in_(ids)))} if ids else {}
+        self.blocks = set(sess.scalars(select(IssuerBlock.consumer_id).where(
+            IssuerBlock.issuer_id == issuer_id, IssuerBlock.consumer_id.in_(ids)))) if ids else set()
+        self.consenting = set(sess.scalars(select(GeneralConsent.consumer_id).where(
+            GeneralConsent.consumer_id.in_(ids), GeneralConsent.active.is_(True)))) if ids else set()
+        self.issuer_id = issuer_id
+
+    def agreement(self, contact: Contact):
+        return self.agreements.get(contact.id)
+
+    def consumers_with(self, kind: str, value: str) -> list[int]:
+        return sorted(self.by_address.get((kind, value), []))
+
+    def consumer(self, consumer_id: int) -> Consumer | None:
+        return self.consumers.get(consumer_id)
+
+    def blocked(self, consumer_id: int, issuer_id: int) -> bool:
+        if issuer_id != self.issuer_id:
+            return super().blocked(consumer_id, issuer_id)
+        return consumer_id in self.blocks
+
+    def general_consent(self, consumer_id: int) -> bool:
+        return consumer_id in self.consenting
+
+
+def _matching(facts: _Reader, contact: Contact) -> tuple[list[int], str]:
     """Consumers who can be this contact, and how they were found."""
     if contact.consumer_id is not None:
         return [contact.consumer_id], "verified_identity"
@@ -83,8 +150,8 @@ def _matching(sess: Session, contact: Contact) -> tuple[list[int], str]:
                              ("email", (contact.email or "").lower() or None, "name_email")):
         if not value:
             continue
-        for consumer_id in general.consumers_with_address(sess, kind, value):
-            consumer = sess.get(Consumer, consumer_id)
+        for consumer_id in facts.consumers_with(kind, value):
+            consumer = facts.consumer(consumer_id)
             if consumer is not None and same_person(record_name=contact.name, record_birth_date=birth_date,
                                                     bankid_name=consumer.name,
                                                     bankid_birth_date=consumer.birth_date):
@@ -99,26 +166,38 @@ _UNKNOWN = object()
 def lookup(sess: Session, contact: Contact, *, agreement=_UNKNOWN) -> Reachability:
     """Whether and how this contact can receive eFaktura from its issuer (see the module).
     ``agreement``: the contact's agreement (or None) when the caller has just read it."""
+    return _lookup(_Reader(sess), contact, agreement)
+
+
+def lookup_many(sess: Session, issuer_id: int, pairs: list[tuple[Contact, object]]) -> list[Reachability]:
+    """:func:`lookup` for a page of one issuer's (contact, agreement or None) pairs, with the
+    facts of the whole page read at once; the answers are the same as one by one."""
+    contacts = [c for c, _a in pairs]
+    facts = _Prefetched(sess, issuer_id, [c for c in contacts if _eligible(c)], {c.id: a for c, a in pairs})
+    return [_lookup(facts, contact, agreement) for contact, agreement in pairs]
+
+
+def _lookup(facts: _Reader, contact: Contact, agreement) -> Reachability:
     if not _eligible(contact):
         return Reachability(Route.NONE, "not_eligible")
     if agreement is _UNKNOWN:
-        agreement = agreements.agreement_for(sess, contact)
+        agreement = facts.agreement(contact)
     state = agreement.state if agreement else None
     if state is AgreementState.ACTIVE and agreement.consumer_id is not None:
-        if general.is_blocked(sess, agreement.consumer_id, contact.issuer_id):
+        if facts.blocked(agreement.consumer_id, contact.issuer_id):
             return Reachability(Route.NONE, "blocked", agreement.consumer_id, (agreement.consumer_id,))
         return Reachability(Route.AGREEMENT, "agreement", agreement.consumer_id, (agreement.consumer_id,))
     if state in (AgreementState.DECLINED, AgreementState.STOPPED):
         return Reachability(Route.NONE, "declined", agreement.consumer_id)
-    ids, how = _matching(sess, contact)
+    ids, how = _matching(facts, contact)
     if len(ids) > 1:
         return Reachability(Route.NONE, "ambiguous", None, tuple(ids))
     if not ids:
         return Reachability(Route.NONE, "no_match")
     consumer_id = ids[0]
-    if general.is_blocked(sess, consumer_id, contact.issuer_id):
+    if facts.blocked(consumer_id, contact.issuer_id):
         return Reachability(Route.NONE, "blocked", consumer_id, (consumer_id,))
-    if not general.has_general_consent(sess, consumer_id):
+    if not facts.general_consent(consumer_id):
         return Reachability(Route.NONE, "consent_off", consumer_id, (consumer_id,))
     return Reachability(Route.GENERAL_CONSENT, how, consumer_id, (consumer_id,))
 

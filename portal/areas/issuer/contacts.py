@@ -213,12 +213,13 @@ def consumers():
     rows, next_cursor = page.rows, page.next_cursor
     issuer = current_user.issuer
     entries = []
-    for contact, agreement in rows:
+    reaches = reachability.lookup_many(db.session, issuer_id, rows)
+    for (contact, agreement), reach in zip(rows, reaches, strict=True):
         reasons = [str(b.message) for b in efaktura_blockers(contact, issuer) if b.code != "issuer_inactive"]
         if agreement is not None and agreement.state is AgreementState.DECLINED:
             reasons.append(_("Kunden har takket nei til eFaktura fra bedriften og blir ikke spurt igjen."))
         if agreement is not None and agreement.state is AgreementState.STOPPED:
             reasons.append(_("Kunden har stoppet eFaktura-avtalen og blir ikke spurt igjen."))
-        entries.append((contact, agreement, reasons, reachability.lookup(db.session, contact)))
+        entries.append((contact, agreement, reasons, reach))
     return render_template("contacts/consumers.html", entries=entries, state=state, states=REGISTER_STATES,
                            notice=notice, next_cursor=next_cursor, issuer=issuer, check_form=CheckForm())
