@@ -749,7 +749,8 @@ def main(argv: list[str] | None = None) -> int:
                     measures[n].samples.append(sample)
                     print(f"  round {r + 1} {n:<20} {sample.rps:8.1f} req/s  p95 {sample.p95_ms:7.1f} ms  "
                           f"load {sample.load:.1f}", flush=True)
-        if not args.no_writes and not only:
+        write_names = {n for n, *_ in WRITES}
+        if not args.no_writes and (not only or only & write_names):
             w_rounds = 1 if smoke else 2
             bench_sweep(app, w_rounds * 2, 300 if smoke else 20_000, 30 if smoke else 2_000, measures)
             bench_issue(app, w_rounds * 2, 30 if smoke else 200, seeded.issuer_id, measures)

@@ -315,12 +315,15 @@ class Release:
 _UNREAD = object()
 
 
-def release_route(sess: Session, contact: Contact, reason: str, *, agreement=_UNREAD) -> Release:
+def release_route(sess: Session, contact: Contact, reason: str, *, agreement=_UNREAD,
+                  found: reachability.Reachability | None = None) -> Release:
     """The rules of :func:`release_held` for one contact (the same for all its held invoices).
-    ``agreement``: the contact's agreement (or None) when the caller has read it already."""
+    ``agreement``: the contact's agreement (or None) when the caller has read it already;
+    ``found``: its look-up, when the caller has made it for many contacts at once."""
     if agreement is _UNREAD:
         agreement = agreements.agreement_for(sess, contact)
-    found = reachability.lookup(sess, contact, agreement=agreement)
+    if found is None:
+        found = reachability.lookup(sess, contact, agreement=agreement)
     consumer_id = None
     if found.reason == "blocked":
         channel, route = fallback_channel(contact), "not_receiving"
@@ -382,8 +385,15 @@ def release_due(sess: Session, *, now: dt.datetime | None = None, limit: int = S
     # the agreements of the whole batch in one read (agreement_for: same issuer, same contact)
     found = {(a.issuer_id, a.contact_id): a for a in sess.scalars(select(EFakturaAgreement).where(
         EFakturaAgreement.contact_id.in_(list(contacts))))}
-    routes = {c.id: release_route(sess, c, "consent_deadline", agreement=found.get((c.issuer_id, c.id)))
-              for c in contacts.values()}
+    by_issuer: dict[int, list[Contact]] = {}
+    for c in contacts.values():
+        by_issuer.setdefault(c.issuer_id, []).append(c)
+    looked = {}  # the recipient look-ups of each issuer's contacts, a handful of queries per issuer
+    for issuer_id, cs in by_issuer.items():
+        pairs = [(c, found.get((c.issuer_id, c.id))) for c in cs]
+        looked.update(zip([c.id for c in cs], reachability.lookup_many(sess, issuer_id, pairs), strict=True))
+    routes = {c.id: release_route(sess, c, "consent_deadline", agreement=found.get((c.issuer_id, c.id)),
+                                  found=looked[c.id]) for c in contacts.values()}
     target = next_state(InvoiceState.HELD, InvoiceAction.RELEASE)
     table = Invoice.__table__
     changes = []
