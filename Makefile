@@ -23,10 +23,12 @@ install: $(STAMP) translations
 translations: $(STAMP)
 	$(BIN)/pybabel compile --statistics -d portal/translations
 
-# Refresh the English catalogue after adding or changing text.
+# Refresh the English and the nynorsk catalogue after adding or changing text. Nynorsk covers
+# the consumer-facing texts (the files listed in babel-consumer.cfg); staff pages stay bokmål.
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ --no-location --sort-by-file -o portal/translations/messages.pot .
 	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations -l en --no-fuzzy-matching
+	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations -l nn --no-fuzzy-matching
 
 # The portal and the simulated BankID under gunicorn, and the worker (Procfile); Ctrl+C stops all.
 run: install

@@ -28,7 +28,19 @@ from portal.support.models import SupportUser
 csrf = CSRFProtect()
 babel = Babel()
 
+# Staff pages (issuer, support) and the API speak bokmål and English; what a private person
+# reads is in nynorsk too (consumer pages, nettbank, the portal's BankID pages, error pages,
+# and every message to a contact: see babel-consumer.cfg).
 LOCALES = ("nb", "en")
+CONSUMER_LOCALES = ("nb", "nn", "en")
+# Blueprints whose pages a private person reads; a request that matched no blueprint (an
+# unknown address) gets the error page, which is theirs too.
+CONSUMER_BLUEPRINTS = frozenset({"consumer", "nettbank", "bankid", "web"})
+# The reader's language across visits: a preference cookie holding nb, nn or en and nothing else.
+LANG_COOKIE = "portal_lang"
+LANG_COOKIE_MAX_AGE = 365 * 24 * 3600
+# The language switch names each language in itself.
+LANGUAGE_NAMES = {"nb": "Norsk (bokmål)", "nn": "Norsk (nynorsk)", "en": "English"}
 API_PREFIX = "/api/"
 
 # Blueprints as "module:attribute": the areas own the pages; the BankID relying party owns its
@@ -68,19 +80,57 @@ def register_handlers() -> None:
         raise RuntimeError("no outbox handler for: " + ", ".join(k.value for k in missing))
 
 
+def is_consumer_page() -> bool:
+    """Whether this request's page is one a private person reads (and may be in nynorsk)."""
+    return request.blueprint is None or request.blueprint in CONSUMER_BLUEPRINTS
+
+
+def chosen_language() -> str | None:
+    """The reader's choice: ``?lang=`` on this request, else the session's, else the cookie's."""
+    for value in (request.args.get("lang"), session.get("lang"), request.cookies.get(LANG_COOKIE)):
+        if value in CONSUMER_LOCALES:
+            return value
+    return None
+
+
 def select_locale() -> str:
     if not has_request_context():
         return "nb"  # worker and CLI; messages to a contact use force_locale
     if request.path.startswith(API_PREFIX):  # machines ask with Accept-Language, not a session
         return request.accept_languages.best_match(LOCALES) or "nb"
-    chosen = request.args.get("lang")
-    if chosen in LOCALES:
-        session["lang"] = chosen
-        return chosen
-    saved = session.get("lang")
-    if saved in LOCALES:
-        return saved
-    return "nb"
+    chosen = chosen_language() or "nb"
+    if chosen == "nn" and not is_consumer_page():
+        return "nb"  # staff pages have no nynorsk: bokmål, and the page says so in <html lang>
+    return chosen
+
+
+def _remember_language(app: Flask) -> None:
+    """``?lang=`` (nb, nn, en) is kept in the session for the next page and in a long-lived
+    preference cookie for the next visit; anything else is ignored."""
+
+    @app.before_request
+    def _keep_choice():
+        chosen = request.args.get("lang")
+        if chosen in CONSUMER_LOCALES and not request.path.startswith(API_PREFIX):
+            if session.get("lang") != chosen:
+                session["lang"] = chosen
+            g.lang_chosen = chosen
+
+    @app.context_processor
+    def _language_choices():
+        if not has_request_context():
+            return {"language_choices": ()}
+        offered = CONSUMER_LOCALES if is_consumer_page() else LOCALES
+        return {"language_choices": tuple((code, LANGUAGE_NAMES[code]) for code in offered)}
+
+    @app.after_request
+    def _set_cookie(response):
+        chosen = g.get("lang_chosen")
+        if chosen and request.cookies.get(LANG_COOKIE) != chosen:
+            response.set_cookie(LANG_COOKIE, chosen, max_age=LANG_COOKIE_MAX_AGE, path="/",
+                                secure=bool(app.config.get("SESSION_COOKIE_SECURE")),
+                                httponly=True, samesite="Lax")
+        return response
 
 
 # The templates' gettext functions, made once per locale and bound to that locale's catalogue
@@ -167,6 +217,7 @@ def create_app(config: dict | None = None) -> Flask:
     db.init_app(app, engine=(config or {}).get("ENGINE"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    _remember_language(app)
     app.context_processor(template_gettext)
     install_fast_gettext(app)
     app.jinja_env.add_extension("jinja2.ext.do")

@@ -28,6 +28,8 @@ from portal.core.text import MSG_CONTROL, has_control
 
 FIELDS = ("customer_number", "kind", "name", "org_number", "mobile", "email", "address_line",
           "postal_code", "city", "language", "access_point", "receive_edocuments", "birth_date")
+# The languages a contact reads the SMS, e-mails and invoice PDF in.
+LANGUAGES = ("nb", "nn", "en")
 
 _DATE_FORMATS = ("%d.%m.%Y", "%Y-%m-%d")
 MSG_BIRTH_DATE = _l("Skriv fødselsdatoen som dd.mm.åååå, for eksempel 15.05.1985.")
@@ -138,8 +140,8 @@ def validate_contact(data: dict) -> tuple[dict, dict[str, str]]:
         errors["postal_code"] = str(_l("Postnummeret skal ha fire sifre, for eksempel 0155."))
 
     language = str(data.get("language") or "nb").strip().lower()
-    if language not in ("nb", "en"):
-        errors["language"] = str(_l("Velg norsk (nb) eller engelsk (en)."))
+    if language not in LANGUAGES:
+        errors["language"] = str(_l("Velg bokmål (nb), nynorsk (nn) eller engelsk (en)."))
     clean["language"] = language
 
     ap = str(data.get("access_point") or "").strip().upper()

@@ -50,36 +50,37 @@ def _group_digits(digits: str, sep: str) -> str:
 
 
 def format_money(ore: int, language: str = "nb") -> str:
-    """Format an amount in øre: 123450 -> '1 234,50 kr' (nb) or 'NOK 1,234.50' (en).
+    """Format an amount in øre: 123450 -> '1 234,50 kr' (nb, nn) or 'NOK 1,234.50' (en).
 
     The spaces in the bokmål form are no-break spaces so the amount never wraps. Negative
     amounts (credits) carry a leading minus sign: '-1 234,50 kr' / '-NOK 1,234.50'.
     """
     if isinstance(ore, bool) or not isinstance(ore, int):
         raise TypeError(f"amount must be an int number of øre, not {type(ore).__name__}")
-    if language not in ("nb", "en"):
-        raise ValueError(f"unsupported language {language!r}; use 'nb' or 'en'")
+    if language not in ("nb", "nn", "en"):
+        raise ValueError(f"unsupported language {language!r}; use 'nb', 'nn' or 'en'")
     sign = "-" if ore < 0 else ""
     kroner, rest = divmod(abs(ore), 100)
-    if language == "nb":
+    if language != "en":
         return f"{sign}{_group_digits(str(kroner), NBSP)},{rest:02d}{NBSP}kr"
     return f"{sign}NOK{NBSP}{_group_digits(str(kroner), ',')}.{rest:02d}"
 
 
 def format_date(d: dt.date, language: str) -> str:
-    if language == "nb":
+    """'05.03.2026' in Norwegian (bokmål and nynorsk write dates alike), '5 March 2026' in English."""
+    if language != "en":
         return f"{d.day:02d}.{d.month:02d}.{d.year}"
     return f"{d.day} {_MONTHS_EN[d.month - 1]} {d.year}"
 
 
 def format_quantity(q: Decimal, language: str) -> str:
-    """Quantity without trailing zeros: Decimal('2.500') -> '2,5' (nb) / '2.5' (en)."""
+    """Quantity without trailing zeros: Decimal('2.500') -> '2,5' (nb, nn) / '2.5' (en)."""
     q = Decimal(q)
     text = format(q.normalize(), "f") if q != 0 else "0"
     sign = "-" if text.startswith("-") else ""
     text = text.lstrip("-")
     whole, _, frac = text.partition(".")
-    if language == "nb":
+    if language != "en":
         out = _group_digits(whole, NBSP) + ("," + frac if frac else "")
     else:
         out = _group_digits(whole, ",") + ("." + frac if frac else "")

@@ -34,6 +34,7 @@ RULE = colors.HexColor("#b0b0b0")
 
 SHEET_LABELS = {
     "nb": {"address_sheet": "Adresseark", "enclosed": "Vedlagt: faktura {reference}"},
+    "nn": {"address_sheet": "Adresseark", "enclosed": "Vedlagt: faktura {reference}"},
     "en": {"address_sheet": "Address sheet", "enclosed": "Enclosed: invoice {reference}"},
 }
 
@@ -92,9 +93,10 @@ def render_address_sheet(
     recipient: PartyInfo, sender: PartyInfo, reference: str, language: str = "nb"
 ) -> bytes:
     """Render an A4 cover sheet for posting: return address and recipient in the window."""
-    labels = SHEET_LABELS["en" if language == "en" else "nb"]
+    language = language if language in SHEET_LABELS else "nb"
+    labels = SHEET_LABELS[language]
     buf = io.BytesIO()
-    c = rl_canvas.Canvas(buf, pagesize=A4, invariant=1, lang="nb-NO" if language == "nb" else "en")
+    c = rl_canvas.Canvas(buf, pagesize=A4, invariant=1, lang={"nb": "nb-NO", "nn": "nn-NO"}.get(language, "en"))
     c.setTitle(f"{labels['address_sheet']} {reference}")
     c.setAuthor(sender.name)
     c.setSubject(labels["enclosed"].format(reference=reference))
@@ -127,16 +129,17 @@ def render_address_sheet(
     return buf.getvalue()
 
 
-def render_print_batch(items: list[tuple[PartyInfo, PartyInfo, str, bytes]]) -> bytes:
+def render_print_batch(items: list[tuple]) -> bytes:
     """Merge a day's post into one PDF: for each item its address sheet, then the invoice.
 
-    Each item is ``(recipient, sender, reference, invoice_pdf_bytes)``.
+    Each item is ``(recipient, sender, reference, invoice_pdf_bytes)``, optionally followed by
+    the recipient's language (``nb``, ``nn`` or ``en``; bokmål when left out) for the sheet.
     """
     if not items:
         raise ValueError("print batch needs at least one item")
     writer = PdfWriter()
-    for recipient, sender, reference, invoice_pdf in items:
-        sheet = render_address_sheet(recipient, sender, reference)
+    for recipient, sender, reference, invoice_pdf, *rest in items:
+        sheet = render_address_sheet(recipient, sender, reference, rest[0] if rest else "nb")
         writer.append(PdfReader(io.BytesIO(sheet)))
         writer.append(PdfReader(io.BytesIO(invoice_pdf)))
     writer.add_metadata({"/Title": f"Utskrift – {len(items)} forsendelser"})

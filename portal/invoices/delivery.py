@@ -45,8 +45,7 @@ def render_invoice_mail(inv: Invoice) -> Mail:
     ctx = {"invoice": inv, "contact": contact, "issuer": issuer,
            "offers_efaktura": bool(getattr(issuer, "is_active", False)),
            "agreements_url": current_app.config["PORTAL"]["BASE_URL"] + MY_AGREEMENTS_PATH}
-    language = contact.language if contact.language in ("nb", "en") else "nb"
-    with force_locale(language):
+    with force_locale(invoices.print_language(contact)):
         subject = render_template("messages/invoice_email_subject.txt", **ctx).strip()
         text = render_template("messages/invoice_email.txt", **ctx)
         html = render_template("messages/invoice_email.html", **ctx)

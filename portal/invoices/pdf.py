@@ -8,7 +8,7 @@ top), invoice details to the right, the lines, the totals and a payment block wi
 account number, KID and due date.
 
 The module is pure: it needs no Flask app, no database and no request context. Labels exist in
-bokmål ("nb") and English ("en"). Money is always integer øre and is never turned into a float.
+bokmål ("nb"), nynorsk ("nn") and English ("en"). Money is always integer øre and is never turned into a float.
 Text uses the built-in Helvetica, whose WinAnsi encoding covers æøå/ÆØÅ, the no-break space,
 the en dash and the euro sign.
 """
@@ -107,6 +107,34 @@ LABELS: dict[str, dict[str, str]] = {
         "address_sheet": "Adresseark",
         "enclosed": "Vedlagt: faktura {reference}",
     },
+    "nn": {
+        "invoice": "Faktura",
+        "invoice_upper": "FAKTURA",
+        "invoice_number": "Fakturanummer",
+        "customer_number": "Kundenummer",
+        "issue_date": "Fakturadato",
+        "due_date": "Forfallsdato",
+        "org_number": "Org.nr.",
+        "vat_suffix": "MVA",
+        "description": "Skildring",
+        "quantity": "Antal",
+        "unit_price": "Einingspris",
+        "vat": "MVA",
+        "amount": "Beløp",
+        "net": "Sum ekskl. mva.",
+        "vat_total": "Meirverdiavgift",
+        "total": "Totalt inkl. mva.",
+        "payment": "Betalingsinformasjon",
+        "amount_to_pay": "Beløp å betale",
+        "credit_amount": "Til gode",
+        "credit_note": "Beløpet er til gode og skal ikkje betalast.",
+        "account": "Til kontonummer",
+        "kid": "KID",
+        "pay_note": "Oppgi KID når du betaler.",
+        "page": "Side {page} av {pages}",
+        "address_sheet": "Adresseark",
+        "enclosed": "Vedlagt: faktura {reference}",
+    },
     "en": {
         "invoice": "Invoice",
         "invoice_upper": "INVOICE",
@@ -178,7 +206,7 @@ def _labels(language: str) -> dict[str, str]:
     try:
         return LABELS[language]
     except KeyError:
-        raise ValueError(f"unsupported language {language!r}; use 'nb' or 'en'") from None
+        raise ValueError(f"unsupported language {language!r}; use 'nb', 'nn' or 'en'") from None
 
 
 def _org_line(party: PartyInfo, labels: dict[str, str], vat_registered: bool) -> str | None:
@@ -499,7 +527,7 @@ def render_invoice_pdf(inv: InvoicePrint) -> bytes:
         author=inv.issuer.name,
         subject=f"{labels['invoice']} {inv.invoice_number} – {inv.customer.name}",
         creator=inv.issuer.name,
-        lang="nb-NO" if inv.language == "nb" else "en",
+        lang={"nb": "nb-NO", "nn": "nn-NO"}.get(inv.language, "en"),
         invariant=1,
     )
     first_frame = Frame(

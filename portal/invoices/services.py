@@ -532,9 +532,14 @@ def print_data(inv: Invoice):
         lines=tuple(InvoiceLinePrint(ln.description, ln.quantity, ln.unit_price_ore, ln.vat_rate_percent,
                                      ln.line_net_ore + ln.line_vat_ore) for ln in inv.lines),
         net_ore=inv.net_ore, vat_ore=inv.vat_ore, total_ore=inv.total_ore,
-        language=contact.language if contact.language in ("nb", "en") else "nb",
+        language=print_language(contact),
         issuer_vat_registered=bool(inv.issuer.vat_registered),
     )
+
+
+def print_language(contact) -> str:
+    """The language of what the contact reads on paper and in e-mail: nb, nn or en."""
+    return contact.language if contact.language in ("nb", "nn", "en") else "nb"
 
 
 def invoice_pdf(inv: Invoice) -> bytes:

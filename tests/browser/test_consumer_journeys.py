@@ -92,6 +92,28 @@ def test_someone_else_opening_the_link_sees_it_was_meant_for_another(system, ope
     expect(staff.locator("#efaktura-state")).to_contain_text("Spurt om samtykke")
 
 
+def test_consumer_reads_the_consent_page_in_nynorsk(system, open_page):
+    """The switch on the consent page gives nynorsk (lang="nn", accessible), kept on the next
+    visit to the link; a staff page in the same browser stays bokmål with lang="nb"."""
+    staff = open_page()
+    steps.active_issuer(staff, system)
+    contact = steps.add_contact(staff, system, name=KARI.name)
+    steps.issue_invoice(staff, contact)
+
+    phone = open_page(phone=True)
+    phone.goto(steps.consent_link_from_sms(phone, system, contact))
+    phone.get_by_role("link", name="Norsk (nynorsk)").click()
+    expect(phone.locator("html")).to_have_attribute("lang", "nn")
+    expect(phone.get_by_role("link", name="Ja, eg vil ha eFaktura")).to_be_visible()
+    check_a11y(phone, "consent landing in nynorsk")
+    phone.goto(phone.url.split("?")[0])
+    expect(phone.locator("html")).to_have_attribute("lang", "nn")
+    expect(phone.get_by_role("link", name="Norsk (bokmål)")).to_have_attribute("lang", "nb")
+    phone.goto(system.url("/utsteder/logg-inn"))
+    expect(phone.locator("html")).to_have_attribute("lang", "nb")
+    expect(phone.get_by_role("link", name="Norsk (nynorsk)")).to_have_count(0)
+
+
 def test_no_answer_within_the_deadline_sends_the_invoice_by_email(fallback_system, open_page):
     """With no answer before the (shortened) three-day deadline, the invoice is e-mailed with its PDF."""
     system = fallback_system

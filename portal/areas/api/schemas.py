@@ -40,7 +40,7 @@ class ContactIn(Strict):
     address_line: str | None = Field(None, max_length=400)
     postal_code: str | None = Field(None, max_length=20)
     city: str | None = Field(None, max_length=200)
-    language: str | None = Field(None, max_length=10, description="nb or en")
+    language: str | None = Field(None, max_length=10, description="nb (bokmål), nn (nynorsk) or en")
     access_point: str | None = Field(None, max_length=20, description="B2CNO, EHF or none")
     receive_edocuments: bool = False
 

@@ -24,7 +24,9 @@ class ContactForm(PortalForm):
     address_line = StringField(_l("Adresse"))
     postal_code = StringField(_l("Postnummer"), description=_l("Fire sifre."))
     city = StringField(_l("Poststed"))
-    language = SelectField(_l("Språk"), choices=[("nb", _l("Norsk (bokmål)")), ("en", _l("Engelsk"))],
+    language = SelectField(_l("Språk"), description=_l("SMS, e-post og faktura til kunden kommer på dette språket."),
+                           choices=[("nb", _l("Norsk (bokmål)")), ("nn", _l("Norsk (nynorsk)")),
+                                    ("en", _l("Engelsk"))],
                            validate_choice=False)
     access_point = SelectField(_l("Aksesspunkt"), choices=[("", _l("Ingen")), ("B2CNO", "B2CNO"), ("EHF", "EHF")],
                                description=_l("B2CNO gir eFaktura til privatpersoner; EHF brukes for bedrifter."),
