@@ -9,9 +9,16 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from portal.areas.issuer.account_forms import ActionForm
-from portal.areas.issuer.invoice_forms import InvoiceForm
+from portal.areas.issuer.invoice_forms import (
+    AmountError,
+    CreditNoteForm,
+    InvoiceForm,
+    parse_credit_quantity,
+)
 from portal.contacts.models import Contact
 from portal.contacts.rules import efaktura_blockers
 from portal.core import db, pagination
@@ -20,7 +27,7 @@ from portal.core.events import Event
 from portal.core.formatting import OSLO, local_time
 from portal.core.identifiers import InvalidIdentifier
 from portal.core.states import InvalidTransition
-from portal.invoices import queries, services
+from portal.invoices import credit_notes, queries, services
 from portal.invoices.models import Invoice
 from portal.invoices.states import Channel, InvoiceState
 from portal.issuers.services import scoped_get, staff_actor
@@ -199,7 +206,68 @@ def show(invoice_id: int):
     inv = _invoice_or_404(invoice_id)
     history = list(db.session.scalars(select(Event).where(Event.invoice_id == inv.id)
                                       .order_by(Event.created_at, Event.id)))
-    return render_template("invoices/show.html", inv=inv, history=history, form=ActionForm())
+    notes = credit_notes.credit_notes_of(db.session, inv)
+    return render_template("invoices/show.html", inv=inv, history=history, form=ActionForm(), credit_notes=notes,
+                           credit_refusal=credit_notes.refusal(inv))
+
+
+@bp.route("/utsteder/fakturaer/<int:invoice_id>/krediter", methods=["GET", "POST"])
+@issuer_login_required
+def credit(invoice_id: int):
+    """Credit an issued invoice: all that remains (one click, confirmed on this page) or chosen
+    quantities of its lines, with a reason. The credit note goes to the customer at once."""
+    inv = _invoice_or_404(invoice_id)
+    refused = credit_notes.refusal(inv)
+    if refused is not None:
+        flash(str(refused.message), "info")
+        return redirect(url_for("invoices.show", invoice_id=inv.id))
+    form = CreditNoteForm()
+    left = credit_notes.remaining_lines(db.session, inv)
+    line_errors: dict[int, str] = {}
+    quantities: dict[int, str] = {}
+    if form.validate_on_submit():
+        full = request.form.get("action") == "full"
+        chosen: list[credit_notes.CreditLine] = []
+        if not full:
+            for i in range(len(left)):
+                raw = request.form.get(f"quantity-{i}", "")
+                quantities[i] = raw[:20]
+                try:
+                    chosen.append(credit_notes.CreditLine(i, parse_credit_quantity(raw)))
+                except AmountError as exc:
+                    line_errors[i] = str(exc.args[0])
+        if not line_errors:
+            try:
+                note = credit_notes.create_credit_note(db.session, inv, staff_actor(current_user),
+                                                       lines=None if full else chosen, reason=form.reason.data or "")
+            except credit_notes.NotCreditable as exc:
+                flash(str(exc.message), "info")
+                return redirect(url_for("invoices.show", invoice_id=inv.id))
+            except (StaleDataError, IntegrityError):  # another credit note of this invoice won the race
+                db.session.rollback()
+                flash(_("Fakturaen ble kreditert av noen andre i samme øyeblikk. Se hva som gjenstår, og prøv igjen."),
+                      "info")
+                return redirect(url_for("invoices.show", invoice_id=invoice_id))
+            except credit_notes.CreditInputError as exc:
+                for name, message in exc.errors.items():
+                    head, _sep, rest = name.partition(".")
+                    if name == "reason":
+                        form.reason.errors = list(form.reason.errors) + [message]
+                    elif head == "lines" and rest.split(".")[0].isdigit():
+                        line_errors[int(rest.split(".")[0])] = message
+                    else:
+                        form.form_errors.append(message)
+            else:
+                flash(_("Kreditnota %(number)s er laget og sendes til kunden %(how)s.", number=note.number,
+                        how=_channel_words()[note.channel]), "success")
+                return redirect(url_for("invoices.show", invoice_id=note.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("invoices/credit.html", inv=inv, form=form, left=left, line_errors=line_errors,
+                           quantities=quantities), status
+
+
+def _channel_words() -> dict:
+    return {Channel.NETTBANK: _("til nettbanken"), Channel.EMAIL: _("på e-post"), Channel.POST: _("i posten")}
 
 
 @bp.post("/utsteder/fakturaer/<int:invoice_id>/send")
@@ -243,8 +311,7 @@ def send_again(invoice_id: int):
         db.session.rollback()
         flash(_("Fakturaen er ikke feilet, så den ble ikke sendt på nytt."), "info")
         return redirect(url_for("invoices.show", invoice_id=invoice_id))
-    words = {Channel.NETTBANK: _("til nettbanken"), Channel.EMAIL: _("på e-post"), Channel.POST: _("i posten")}
-    flash(_("Fakturaen sendes på nytt %(how)s.", how=words[channel]), "success")
+    flash(_("Fakturaen sendes på nytt %(how)s.", how=_channel_words()[channel]), "success")
     return redirect(url_for("invoices.show", invoice_id=inv.id))
 
 
@@ -254,8 +321,9 @@ def pdf(invoice_id: int):
     inv = _invoice_or_404(invoice_id)
     body = services.invoice_pdf(inv)
     safe = re.sub(r"[^A-Za-z0-9_-]", "_", inv.number)
+    word = "kreditnota" if inv.is_credit_note else "faktura"
     return Response(body, mimetype="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="faktura-{safe}.pdf"'})
+                    headers={"Content-Disposition": f'inline; filename="{word}-{safe}.pdf"'})
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,109 @@
+"""Credit notes: an issued invoice is corrected by a credit note, never changed."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from portal.core import db
+from portal.delivery.worker import run_once
+from portal.invoices import credit_notes
+from portal.invoices.models import Invoice
+from portal.invoices.states import Channel, DocumentKind, InvoiceState
+from tests.conftest import csrf_from
+from tests.factories import STAFF, make_issuer, make_issuer_user
+from tests.helpers.credit import delivered_invoice
+from tests.helpers.issuer import login
+from tests.helpers.smtp import pdf_text
+
+
+def test_full_credit_takes_back_everything_and_goes_the_same_way(app_ctx):
+    inv = delivered_invoice()
+    assert inv.state is InvoiceState.DELIVERED and inv.total_ore == 1_060_000
+    note = credit_notes.create_credit_note(db.session, inv, STAFF)
+    db.session.commit()
+    assert note.kind is DocumentKind.CREDIT_NOTE and note.credits_invoice_id == inv.id
+    assert (note.net_ore, note.vat_ore, note.total_ore) == (-860_000, -200_000, -1_060_000)
+    assert note.number == "5002"  # the next number of the issuer's one series
+    assert [ln.quantity for ln in note.lines] == [Decimal(-2), Decimal(-3)]
+    assert note.state is InvoiceState.SENDING and note.channel is Channel.EMAIL
+    assert inv.credited_ore == 1_060_000 and inv.amount_due_ore == 0
+    run_once()
+    db.session.expire_all()
+    assert db.session.get(Invoice, note.id).state is InvoiceState.DELIVERED
+    text = pdf_text(credit_notes_pdf(note.id))
+    assert "KREDITNOTA" in text and "Krediterer faktura nr. 5001" in text
+    assert "KID" not in text and "Ingenting å betale" in text
+
+
+def credit_notes_pdf(note_id):
+    from portal.invoices.services import invoice_pdf
+    return invoice_pdf(db.session.get(Invoice, note_id))
+
+
+
+# --- the issuer's pages -------------------------------------------------------------------
+
+def _login_issuer(app, client, post_form, via="email"):
+    with app.app_context():
+        issuer = make_issuer(name="Sykkelbutikken AS")
+        user = make_issuer_user(issuer)
+        inv = delivered_invoice(issuer, via=via)
+        ids = (issuer.id, inv.id, user.email)
+    login(client, post_form, ids[2])
+    return ids[0], ids[1]
+
+
+def test_full_credit_from_the_invoice_page(app, client, post_form):
+    """The invoice page offers «Krediter»; the credit page confirms the amount; one click credits
+    all of it, and the two documents link to each other."""
+    _issuer_id, invoice_id = _login_issuer(app, client, post_form)
+    page = client.get(f"/utsteder/fakturaer/{invoice_id}").get_data(as_text=True)
+    assert f'href="/utsteder/fakturaer/{invoice_id}/krediter"' in page and "Kan fortsatt krediteres" in page
+    confirm = client.get(f"/utsteder/fakturaer/{invoice_id}/krediter").get_data(as_text=True)
+    assert "Bekreft: krediter 10\u00a0600,00\u00a0kr" in confirm
+    r = post_form(f"/utsteder/fakturaer/{invoice_id}/krediter", {"action": "full", "reason": ""})
+    assert r.status_code == 302
+    note_path = r.headers["Location"]
+    note_page = client.get(note_path).get_data(as_text=True)
+    assert "Kreditnota 5002" in note_page and f'href="/utsteder/fakturaer/{invoice_id}"' in note_page
+    assert "-10\u00a0600,00\u00a0kr" in note_page
+    page = client.get(f"/utsteder/fakturaer/{invoice_id}").get_data(as_text=True)
+    assert 'id="credit-notes"' in page and note_path in page
+    assert "allerede kreditert i sin helhet" in page and 'id="credit-link"' not in page
+    # asking again is refused with the reason, nothing is made
+    r = client.post(f"/utsteder/fakturaer/{invoice_id}/krediter",
+                    data={"action": "full", "csrf_token": csrf_from(page)}, follow_redirects=True)
+    assert "allerede kreditert i sin helhet" in r.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Invoice)
+                                 .where(Invoice.credits_invoice_id == invoice_id)) == 1
+
+
+def test_partial_credit_of_chosen_lines_with_a_reason(app, client, post_form):
+    _issuer_id, invoice_id = _login_issuer(app, client, post_form)
+    path = f"/utsteder/fakturaer/{invoice_id}/krediter"
+    # no reason, too many, and not a number: the messages are at the fields, nothing is saved
+    r = post_form(path, {"action": "partial", "quantity-0": "3", "quantity-1": "x", "reason": ""})
+    assert r.status_code == 422
+    html = r.get_data(as_text=True)
+    assert 'id="quantity-1-error"' in html and "Skriv antallet som et tall" in html
+    r = post_form(path, {"action": "partial", "quantity-0": "3", "quantity-1": "", "reason": ""})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422
+    assert 'id="quantity-0-error"' in html and "Høyst 2 kan krediteres på denne linjen." in html
+    assert "Skriv hvorfor fakturaen krediteres" in html
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Invoice)) == 1
+    r = post_form(path, {"action": "partial", "quantity-0": "1", "quantity-1": "", "reason": "Returnert sykkel"})
+    assert r.status_code == 302
+    with app.app_context():
+        inv = db.session.get(Invoice, invoice_id)
+        assert inv.credited_ore == 500_000 and inv.amount_due_ore == 560_000
+        [note] = credit_notes.credit_notes_of(db.session, inv)
+        assert note.total_ore == -500_000 and note.vat_ore == -100_000 and note.credit_reason == "Returnert sykkel"
+    page = client.get(f"/utsteder/fakturaer/{invoice_id}").get_data(as_text=True)
+    assert "Returnert sykkel" in page and 'id="amount-due"' in page and "5\u00a0600,00\u00a0kr" in page
+    # the rest of the line is what remains to credit
+    r = post_form(path, {"action": "partial", "quantity-0": "2", "reason": "Feil"})
+    assert r.status_code == 422 and "Høyst 1 kan krediteres på denne linjen." in r.get_data(as_text=True)
