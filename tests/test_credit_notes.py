@@ -1,6 +1,8 @@
 """Credit notes: an issued invoice is corrected by a credit note, never changed."""
 from __future__ import annotations
 
+import csv
+import io
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -10,8 +12,10 @@ from portal.delivery.worker import run_once
 from portal.invoices import credit_notes
 from portal.invoices.models import Invoice
 from portal.invoices.states import Channel, DocumentKind, InvoiceState
+from simulators.bankid.persons import KARI
 from tests.conftest import csrf_from
 from tests.factories import STAFF, make_issuer, make_issuer_user
+from tests.helpers.consent import approved_issuer, doc_for, logged_in, run_worker
 from tests.helpers.credit import delivered_invoice
 from tests.helpers.issuer import login
 from tests.helpers.smtp import pdf_text
@@ -107,3 +111,61 @@ def test_partial_credit_of_chosen_lines_with_a_reason(app, client, post_form):
     # the rest of the line is what remains to credit
     r = post_form(path, {"action": "partial", "quantity-0": "2", "reason": "Feil"})
     assert r.status_code == 422 and "Høyst 1 kan krediteres på denne linjen." in r.get_data(as_text=True)
+
+
+# --- the consumer's nettbank ---------------------------------------------------------------
+
+def test_nettbank_shows_the_credit_note_with_the_invoice_and_asks_only_for_what_is_due(ctx):
+    """A partial credit reduces what the nettbank asks to be paid; a full credit ends the asking."""
+    client, kari = logged_in(ctx, KARI)
+    _issuer, _person, _agreement, (inv,) = approved_issuer(kari, "Vannverket AS")  # 1 562,50 kr
+    inv = db.session.get(Invoice, inv.id)
+    assert inv.channel is Channel.NETTBANK and inv.state is InvoiceState.DELIVERED
+    note = credit_notes.create_credit_note(db.session, inv, STAFF, lines=[credit_notes.CreditLine(0, Decimal("0.2"))],
+                                           reason="Rabatt")
+    db.session.commit()
+    run_worker()
+    note = db.session.get(Invoice, note.id)
+    assert note.state is InvoiceState.DELIVERED and note.channel is Channel.NETTBANK
+    assert doc_for(note).consumer_id == kari.id  # beside the invoice, in the same nettbank
+    html = client.get("/nettbank").get_data(as_text=True)
+    assert "Kreditnota" in html and f"Kreditnota {note.number} retter faktura {inv.number}" in html
+    assert "-312,50\u00a0kr" in html and "Betal 1\u00a0250,00\u00a0kr" in html
+    credit_notes.create_credit_note(db.session, db.session.get(Invoice, inv.id), STAFF)
+    db.session.commit()
+    run_worker()
+    html = client.get("/nettbank").get_data(as_text=True)
+    assert "Kreditert – ingenting å betale" in html
+    assert f'action="/nettbank/{doc_for(inv).id}/betal"' not in html
+    # paying anyway (an old page) changes nothing
+    r = client.post(f"/nettbank/{doc_for(inv).id}/betal", data={"csrf_token": csrf_from(html)}, follow_redirects=True)
+    assert "ingenting å betale" in r.get_data(as_text=True)
+    assert doc_for(inv).paid_at is None
+
+
+# --- Sent documents, CSV and the dashboard -------------------------------------------------
+
+def test_sent_documents_show_credit_notes_distinctly_with_a_type_filter_and_signed_csv(app, client, post_form):
+    _issuer_id, invoice_id = _login_issuer(app, client, post_form)
+    with app.app_context():
+        inv = db.session.get(Invoice, invoice_id)
+        credit_notes.create_credit_note(db.session, inv, STAFF, lines=[credit_notes.CreditLine(1, Decimal(1))],
+                                        reason="Returnert bok")
+        db.session.commit()
+    html = client.get("/utsteder/sendte").get_data(as_text=True)
+    assert 'class="badge badge-credit">Kreditnota</span>' in html and "for 5001" in html
+    only_notes = client.get("/utsteder/sendte?type=kreditnota").get_data(as_text=True)
+    assert only_notes.count('<th scope="row">') == 1 and ">5002<" in only_notes
+    only_invoices = client.get("/utsteder/sendte?type=faktura").get_data(as_text=True)
+    assert only_invoices.count('<th scope="row">') == 1 and ">5001<" in only_invoices
+    assert "Ukjent dokumenttype" in client.get("/utsteder/sendte?type=x").get_data(as_text=True)
+    rows = list(csv.reader(io.StringIO(client.get("/utsteder/sendte.csv").get_data(as_text=True).lstrip("\ufeff")),
+                           delimiter=";"))
+    assert rows[0][-2:] == ["Dokumenttype", "Krediterer faktura"]
+    by_number = {r[0]: r for r in rows[1:]}
+    assert by_number["5002"][3] == "-200,00" and by_number["5002"][-2:] == ["Kreditnota", "5001"]
+    assert by_number["5001"][3] == "10600,00" and by_number["5001"][-2:] == ["Faktura", ""]
+    # the dashboard counts the invoice as one delivered invoice, and the credit note on its own
+    board = client.get("/utsteder/").get_data(as_text=True)
+    assert 'id="count-delivered"><a href="/utsteder/sendte?status=delivered&amp;type=faktura">1</a>' in board
+    assert 'id="count-credit-notes"' in board and "Kreditert til sammen 200,00\u00a0kr" in board

@@ -29,7 +29,7 @@ from portal.core.identifiers import InvalidIdentifier
 from portal.core.states import InvalidTransition
 from portal.invoices import credit_notes, queries, services
 from portal.invoices.models import Invoice
-from portal.invoices.states import Channel, InvoiceState
+from portal.invoices.states import Channel, DocumentKind, InvoiceState
 from portal.issuers.services import scoped_get, staff_actor
 
 bp = Blueprint("invoices", __name__)
@@ -332,6 +332,7 @@ def pdf(invoice_id: int):
 
 STATUS_FILTERS = {s.value: s for s in InvoiceState}
 CHANNEL_FILTERS = {c.value: c for c in Channel}
+KIND_FILTERS = {"faktura": DocumentKind.INVOICE, "kreditnota": DocumentKind.CREDIT_NOTE}
 
 
 def _parse_date(raw: str) -> dt.date | None:
@@ -362,6 +363,13 @@ def _sent_filter(issuer_id: int, args) -> tuple[queries.SentFilter, dict[str, st
             filters["kanal"] = channel
         else:
             notices.append(_("Ukjent kanal i filteret ble ignorert."))
+    kind = args.get("type", "")
+    if kind:
+        if kind in KIND_FILTERS:
+            query.kind = KIND_FILTERS[kind]
+            filters["type"] = kind
+        else:
+            notices.append(_("Ukjent dokumenttype i filteret ble ignorert."))
     for key, op in (("fra", "ge"), ("til", "le")):
         raw = args.get(key, "")
         if raw:
@@ -415,7 +423,7 @@ def sent():
     rows, next_cursor = page.rows, page.next_cursor
     return render_template("invoices/sent.html", invoices=rows, filters=filters, notices=notices,
                            next_cursor=next_cursor, contact=contact, statuses=list(STATUS_FILTERS),
-                           channels=list(CHANNEL_FILTERS), first_page=cursor is None)
+                           channels=list(CHANNEL_FILTERS), kinds=list(KIND_FILTERS), first_page=cursor is None)
 
 
 @bp.get("/utsteder/sendte.csv")
