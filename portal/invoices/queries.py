@@ -7,7 +7,7 @@ import io
 from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from portal.agreements.models import ConsentReceipt, ConsentRequest, EFakturaAgreement
 from portal.agreements.reachability import Route
@@ -85,7 +85,8 @@ def sent_documents(sess: Session, issuer_id: int, filters: SentFilter, *, cursor
     the issuer's index for its state, channel or contact; filtered by issue date, newest issue
     date first, then time and id (``ix_invoices_issuer_issued_created``), so a month long ago is
     not found by reading every later invoice."""
-    stmt = _sent_stmt(issuer_id, filters).options(joinedload(Invoice.contact), joinedload(Invoice.credited_invoice))
+    # (a credit note's invoice is read when shown: usually on the same page, so from the session)
+    stmt = _sent_stmt(issuer_id, filters).options(joinedload(Invoice.contact))
     if by_issue_date(filters):
         return pagination.newest_first_by(sess, stmt, Invoice, Invoice.issue_date, cursor=cursor, size=size)
     return pagination.newest_first(sess, stmt, Invoice, cursor=cursor, size=size)
@@ -123,7 +124,7 @@ def sent_documents_csv(sess: Session, issuer_id: int, filters: SentFilter, *, la
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     writer.writerow(_CSV_HEADER[language])
-    stmt = (_sent_stmt(issuer_id, filters).options(joinedload(Invoice.contact), joinedload(Invoice.credited_invoice))
+    stmt = (_sent_stmt(issuer_id, filters).options(joinedload(Invoice.contact), selectinload(Invoice.credited_invoice))
             .order_by(Invoice.created_at.desc(), Invoice.id.desc()).limit(CSV_LIMIT))
     for inv in sess.scalars(stmt).unique():
         amount = f"{inv.total_ore // 100},{inv.total_ore % 100:02d}" if language == "nb" else \
