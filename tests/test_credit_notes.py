@@ -9,16 +9,21 @@ from sqlalchemy import func, select
 
 from portal.core import db
 from portal.delivery.worker import run_once
+from portal.integrations import webhooks
+from portal.integrations.models import WebhookDelivery
 from portal.invoices import credit_notes
 from portal.invoices.models import Invoice
 from portal.invoices.states import Channel, DocumentKind, InvoiceState
+from portal.issuers.models import Issuer
 from simulators.bankid.persons import KARI
 from tests.conftest import csrf_from
-from tests.factories import STAFF, make_issuer, make_issuer_user
+from tests.factories import STAFF, make_issuer, make_issuer_user, make_support_user
+from tests.helpers.api import api_issuer, invoice_body
 from tests.helpers.consent import approved_issuer, doc_for, logged_in, run_worker
 from tests.helpers.credit import delivered_invoice
 from tests.helpers.issuer import login
 from tests.helpers.smtp import pdf_text
+from tests.helpers.support import login as support_login
 
 
 def test_full_credit_takes_back_everything_and_goes_the_same_way(app_ctx):
@@ -169,3 +174,93 @@ def test_sent_documents_show_credit_notes_distinctly_with_a_type_filter_and_sign
     board = client.get("/utsteder/").get_data(as_text=True)
     assert 'id="count-delivered"><a href="/utsteder/sendte?status=delivered&amp;type=faktura">1</a>' in board
     assert 'id="count-credit-notes"' in board and "Kreditert til sammen 200,00\u00a0kr" in board
+
+
+# --- the API --------------------------------------------------------------------------------
+
+def _api_with_delivered_invoice(app):
+    a = api_issuer(app)
+    with app.app_context():
+        inv = delivered_invoice(db.session.get(Issuer, a.issuer_id))
+        return a, inv.id
+
+
+def test_api_credit_note_full_partial_idempotent_and_refusals(app, client):
+    a, invoice_id = _api_with_delivered_invoice(app)
+    url = f"/api/v1/invoices/{invoice_id}/credit-notes"
+    # a partial credit without a reason, and with more than the line has: problem details at the fields
+    r = client.post(url, headers=a.headers(), json={"lines": [{"position": 1, "quantity": "1"}]})
+    assert r.status_code == 422 and r.mimetype == "application/problem+json"
+    assert [e["field"] for e in r.get_json()["errors"]] == ["reason"]
+    r = client.post(url, headers=a.headers(), json={"lines": [{"position": 1, "quantity": "5"}], "reason": "Retur"})
+    assert r.status_code == 422 and r.get_json()["type"].endswith("#problem-too-much")
+    assert r.get_json()["errors"][0]["field"] == "lines.0.quantity"
+    r = client.post(url, headers=a.headers(), json={"lines": [{"position": 9, "quantity": "1"}], "reason": "Retur"})
+    assert r.status_code == 422 and r.get_json()["errors"][0]["field"] == "lines.0.position"
+    # partial, with an Idempotency-Key: a replay answers the same credit note, nothing new is made
+    h = a.headers(**{"Idempotency-Key": "credit-1"})
+    body = {"lines": [{"position": 2, "quantity": "1"}], "reason": "Returnert bok"}
+    first = client.post(url, headers=h, json=body)
+    assert first.status_code == 201, first.get_json()
+    note = first.get_json()
+    assert note["kind"] == "credit_note" and note["credits_invoice_id"] == invoice_id
+    assert note["total_ore"] == -20000 and note["credit_reason"] == "Returnert bok"
+    assert first.headers["Location"] == f"/api/v1/invoices/{note['id']}"
+    again = client.post(url, headers=h, json=body)
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json()["id"] == note["id"]
+    inv = client.get(f"/api/v1/invoices/{invoice_id}", headers=a.headers()).get_json()
+    assert inv["kind"] == "invoice" and inv["credited_ore"] == 20000 and inv["amount_due_ore"] == 1_040_000
+    assert any(h["action"] == "credit" and h["data"]["credit_note_id"] == note["id"] for h in inv["history"])
+    # the rest, in full
+    full = client.post(url, headers=a.headers(), json={})
+    assert full.status_code == 201 and full.get_json()["total_ore"] == -1_040_000
+    r = client.post(url, headers=a.headers(), json={})
+    assert r.status_code == 409 and r.get_json()["type"].endswith("#problem-already-credited")
+    # a credit note itself cannot be credited
+    r = client.post(f"/api/v1/invoices/{note['id']}/credit-notes", headers=a.headers(), json={})
+    assert r.status_code == 409 and r.get_json()["type"].endswith("#problem-not-creditable")
+    # the listing tells the types apart
+    listed = client.get("/api/v1/invoices?kind=credit_note", headers=a.headers()).get_json()["items"]
+    assert {i["number"] for i in listed} == {"5002", "5003"}
+    assert all(i["credits_invoice_id"] == invoice_id for i in listed)
+
+
+def test_api_refuses_to_credit_an_invoice_that_has_not_reached_the_customer(app, client):
+    a = api_issuer(app)
+    draft = client.post("/api/v1/invoices", headers=a.headers(), json=invoice_body(a.contact_id)).get_json()
+    r = client.post(f"/api/v1/invoices/{draft['id']}/credit-notes", headers=a.headers(), json={})
+    assert r.status_code == 409 and r.get_json()["type"].endswith("#problem-not-creditable")
+    assert "utkast" in r.get_json()["detail"].lower()
+
+
+def test_credit_note_becomes_an_invoice_credited_webhook(app_ctx):
+    inv = delivered_invoice()
+    webhooks.add_endpoint(db.session, inv.issuer_id, "http://127.0.0.1:9/hook", ["invoice.credited"], STAFF)
+    note = credit_notes.create_credit_note(db.session, inv, STAFF)
+    db.session.commit()
+    [delivery] = db.session.scalars(select(WebhookDelivery)).all()
+    assert delivery.event_type == "invoice.credited"
+    data = delivery.payload["data"]
+    assert data["invoice_id"] == note.id and data["kind"] == "credit_note" and data["credits_invoice_id"] == inv.id
+    assert data["total_ore"] == -1_060_000 and data["amount_due_ore"] == 0 and data["credited_invoice_number"] == "5001"
+
+
+# --- support ----------------------------------------------------------------------------------
+
+def test_support_sees_credit_notes_in_search_and_with_the_invoice(app, client, post_form):
+    with app.app_context():
+        inv = delivered_invoice()
+        note = credit_notes.create_credit_note(db.session, inv, STAFF, lines=[credit_notes.CreditLine(0, Decimal(1))],
+                                               reason="Feil pris")
+        make_support_user()
+        db.session.commit()
+        invoice_id, note_id = inv.id, note.id
+    assert support_login(client, post_form).status_code == 302
+    found = post_form("/kundestotte/", {"q": "5002"}, page="/kundestotte/").get_data(as_text=True)
+    assert f"/kundestotte/fakturaer/{note_id}" in found and 'class="badge badge-credit">Kreditnota<' in found
+    html = client.get(f"/kundestotte/fakturaer/{invoice_id}").get_data(as_text=True)
+    assert 'id="credit-notes"' in html and f"/kundestotte/fakturaer/{note_id}" in html and "Kreditnota 5002" in html
+    assert "Kreditert med kreditnota" in html  # in the invoice's history
+    html = client.get(f"/kundestotte/fakturaer/{note_id}").get_data(as_text=True)
+    assert "Kreditnota 5002" in html and f"/kundestotte/fakturaer/{invoice_id}" in html and "Feil pris" in html
