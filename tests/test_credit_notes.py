@@ -3,26 +3,41 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
+import time
 from decimal import Decimal
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 from portal.core import db
+from portal.delivery.models import PrintJob
 from portal.delivery.worker import run_once
 from portal.integrations import webhooks
 from portal.integrations.models import WebhookDelivery
 from portal.invoices import credit_notes
 from portal.invoices.models import Invoice
+from portal.invoices.services import invoice_pdf
 from portal.invoices.states import Channel, DocumentKind, InvoiceState
 from portal.issuers.models import Issuer
 from simulators.bankid.persons import KARI
 from tests.conftest import csrf_from
-from tests.factories import STAFF, make_issuer, make_issuer_user, make_support_user
+from tests.factories import (
+    STAFF,
+    make_contact,
+    make_invoice,
+    make_issuer,
+    make_issuer_user,
+    make_support_user,
+)
 from tests.helpers.api import api_issuer, invoice_body
 from tests.helpers.consent import approved_issuer, doc_for, logged_in, run_worker
 from tests.helpers.credit import delivered_invoice
 from tests.helpers.issuer import login
-from tests.helpers.smtp import pdf_text
+from tests.helpers.smtp import SmtpSink, pdf_attachments, pdf_text, text_of
 from tests.helpers.support import login as support_login
 
 
@@ -40,14 +55,9 @@ def test_full_credit_takes_back_everything_and_goes_the_same_way(app_ctx):
     run_once()
     db.session.expire_all()
     assert db.session.get(Invoice, note.id).state is InvoiceState.DELIVERED
-    text = pdf_text(credit_notes_pdf(note.id))
+    text = pdf_text(invoice_pdf(db.session.get(Invoice, note.id)))
     assert "KREDITNOTA" in text and "Krediterer faktura nr. 5001" in text
     assert "KID" not in text and "Ingenting å betale" in text
-
-
-def credit_notes_pdf(note_id):
-    from portal.invoices.services import invoice_pdf
-    return invoice_pdf(db.session.get(Invoice, note_id))
 
 
 
@@ -264,3 +274,141 @@ def test_support_sees_credit_notes_in_search_and_with_the_invoice(app, client, p
     assert "Kreditert med kreditnota" in html  # in the invoice's history
     html = client.get(f"/kundestotte/fakturaer/{note_id}").get_data(as_text=True)
     assert "Kreditnota 5002" in html and f"/kundestotte/fakturaer/{invoice_id}" in html and "Feil pris" in html
+
+
+# --- never more than the invoice: the database guards it -------------------------------------
+
+def test_the_database_refuses_a_credited_amount_above_the_total(app_ctx):
+    inv = delivered_invoice()
+    with pytest.raises(IntegrityError):
+        db.session.execute(update(Invoice).where(Invoice.id == inv.id).values(credited_ore=inv.total_ore + 1))
+    db.session.rollback()
+
+
+def test_a_stale_copy_of_the_invoice_cannot_credit_it_again(app):
+    """Two requests read the invoice before either credited it: the second one's version check fails."""
+    with app.app_context():
+        invoice_id = delivered_invoice().id
+    with app.app_context():
+        first = db.session.get(Invoice, invoice_id)
+        other = sessionmaker(bind=db.get_engine())()
+        try:
+            stale = other.get(Invoice, invoice_id)
+            assert stale.version == first.version
+            credit_notes.create_credit_note(db.session, first, STAFF)
+            db.session.commit()
+            stale.credited_ore += 1  # as a second credit note computed from the old row would
+            with pytest.raises(StaleDataError):
+                other.flush()
+        finally:
+            other.rollback()
+            other.close()
+
+
+def test_two_credit_notes_at_once_never_over_credit(postgres_only, app):
+    """PostgreSQL: two full credits of one invoice at the same moment; one wins, the other waits for
+    the row lock, then sees the invoice fully credited and is refused."""
+    with app.app_context():
+        invoice_id = delivered_invoice().id
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def credit():
+        with app.app_context():
+            inv = db.session.get(Invoice, invoice_id)
+            barrier.wait()
+            try:
+                credit_notes.create_credit_note(db.session, inv, STAFF)
+                time.sleep(0.2)  # hold the lock a moment, so the other one really waits
+                db.session.commit()
+                outcomes.append("made")
+            except credit_notes.NotCreditable as exc:
+                db.session.rollback()
+                outcomes.append(exc.code)
+            except (StaleDataError, IntegrityError):
+                db.session.rollback()
+                outcomes.append("conflict")
+
+    threads = [threading.Thread(target=credit) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(outcomes) == ["fully_credited", "made"]
+    with app.app_context():
+        inv = db.session.get(Invoice, invoice_id)
+        assert inv.credited_ore == inv.total_ore
+        assert db.session.scalar(select(func.sum(Invoice.total_ore)).where(Invoice.credits_invoice_id == invoice_id)) \
+            == -inv.total_ore
+
+
+# --- delivery: e-mail with the PDF, and post --------------------------------------------------
+
+@pytest.fixture
+def smtp_server():
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def smtp_app(make_app, smtp_server):
+    app = make_app(**smtp_server.settings())
+    with app.app_context():
+        yield app
+
+
+def test_credit_note_email_arrives_with_a_pdf_that_says_kreditnota(smtp_app, smtp_server):
+    inv = delivered_invoice()
+    assert len(smtp_server.messages) == 1  # the invoice
+    note = credit_notes.create_credit_note(db.session, inv, STAFF, lines=[credit_notes.CreditLine(0, Decimal(1))],
+                                           reason="Returnert sykkel")
+    db.session.commit()
+    assert run_once().done == 1
+    msg = smtp_server.messages[-1]
+    assert msg["Subject"] == "Kreditnota 5002 fra Sykkelbutikken AS (krediterer faktura 5001)"
+    text = text_of(msg)
+    assert "Her er en kreditnota" in text and "Returnert sykkel" in text and "5\u00a0000,00\u00a0kr" in text
+    assert "Du skal ikke betale noe for en kreditnota" in text and "Igjen å betale på faktura 5001" in text
+    assert "KID" not in text
+    [(name, data)] = pdf_attachments(msg)
+    assert name == "kreditnota-5002.pdf"
+    pdf = pdf_text(data)
+    assert "KREDITNOTA" in pdf and "Krediterer faktura nr. 5001 av" in pdf and "Årsak: Returnert sykkel" in pdf
+    assert "MVA 25 % av -4 000,00 kr" in pdf and "-1 000,00 kr" in pdf and "Ingenting å betale" in pdf
+    assert "KID" not in pdf and "Beløp å betale" not in pdf
+    db.session.expire_all()
+    assert db.session.get(Invoice, note.id).state is InvoiceState.DELIVERED
+
+
+def test_credit_note_goes_by_post_when_the_invoice_did(app_ctx):
+    inv = delivered_invoice(via="post")
+    assert inv.channel is Channel.POST
+    note = credit_notes.create_credit_note(db.session, inv, STAFF)
+    db.session.commit()
+    run_once()
+    db.session.expire_all()
+    note = db.session.get(Invoice, note.id)
+    assert (note.state, note.channel) == (InvoiceState.DELIVERED, Channel.POST)
+    assert db.session.scalar(select(PrintJob.id).where(PrintJob.invoice_id == note.id)) is not None
+
+
+def test_credit_note_pdf_in_english(app_ctx):
+    inv = delivered_invoice(language="en")
+    note = credit_notes.create_credit_note(db.session, inv, STAFF)
+    db.session.commit()
+    pdf = pdf_text(invoice_pdf(note))
+    assert "CREDIT NOTE" in pdf and "Credits invoice no. 5001 of" in pdf and "Nothing to pay" in pdf
+
+
+def test_held_sending_and_failed_invoices_explain_why_they_cannot_be_credited(app_ctx):
+    issuer = make_issuer(name="Sykkelbutikken AS")
+    held = make_invoice(issuer, make_contact(issuer))  # an eligible contact: held while asked
+    db.session.commit()
+    assert held.state is InvoiceState.HELD
+    refused = credit_notes.refusal(held)
+    assert refused.code == "not_delivered" and "levert" in str(refused.message)
+    with pytest.raises(credit_notes.NotCreditable):
+        credit_notes.create_credit_note(db.session, held, STAFF)
+    draft = make_invoice(issuer, make_contact(issuer), issue=False)
+    assert credit_notes.refusal(draft).code == "draft"
