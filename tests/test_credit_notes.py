@@ -412,3 +412,59 @@ def test_held_sending_and_failed_invoices_explain_why_they_cannot_be_credited(ap
         credit_notes.create_credit_note(db.session, held, STAFF)
     draft = make_invoice(issuer, make_contact(issuer), issue=False)
     assert credit_notes.refusal(draft).code == "draft"
+
+
+# --- an amount per VAT rate (a price reduction) ---------------------------------------------
+
+def test_amount_per_vat_rate_from_the_credit_page_then_the_rest_exactly(app, client, post_form):
+    """A price reduction of 1 250 kr at 25 % (1 000 kr + 250 kr VAT), checked against what is left
+    at that rate; later a full credit takes exactly the rest, per rate."""
+    _issuer_id, invoice_id = _login_issuer(app, client, post_form)
+    path = f"/utsteder/fakturaer/{invoice_id}/krediter"
+    page = client.get(path).get_data(as_text=True)
+    assert 'id="amount-25"' in page and 'id="amount-0"' in page
+    r = post_form(path, {"action": "partial", "amount-25": "20 000", "reason": "Prisavslag"})
+    assert r.status_code == 422
+    html = r.get_data(as_text=True)
+    assert 'id="amount-25-error"' in html and "Høyst 10\u00a0000,00\u00a0kr kan krediteres med 25 % mva." in html
+    r = post_form(path, {"action": "partial", "amount-25": "1 250", "reason": "Prisavslag"})
+    assert r.status_code == 302
+    with app.app_context():
+        inv = db.session.get(Invoice, invoice_id)
+        [note] = credit_notes.credit_notes_of(db.session, inv)
+        assert (note.net_ore, note.vat_ore, note.total_ore) == (-100_000, -25_000, -125_000)
+        assert [(ln.description, ln.vat_rate_percent, ln.credits_line_id) for ln in note.lines] == \
+            [("Prisavslag", 25, None)]
+        assert credit_notes.remaining_by_rate(db.session, inv)[25].total_ore == 875_000
+        pdf = pdf_text(invoice_pdf(note))
+        assert "Prisavslag" in pdf and "MVA 25 % av -1 000,00 kr" in pdf
+        rest = credit_notes.create_credit_note(db.session, inv, STAFF)
+        db.session.commit()
+        assert rest.total_ore == -935_000 and inv.credited_ore == inv.total_ore
+        assert sorted((ln.vat_rate_percent, ln.line_net_ore, ln.line_vat_ore) for ln in rest.lines) == \
+            [(0, -60_000, 0), (25, -700_000, -175_000)]
+
+
+def test_lines_and_amounts_together_never_take_more_than_is_left_at_a_rate(app_ctx):
+    inv = delivered_invoice()  # 25 %: 10 000 kr incl. VAT; 0 %: 600 kr
+    with pytest.raises(credit_notes.CreditInputError) as refused:
+        credit_notes.create_credit_note(db.session, inv, STAFF, lines=[credit_notes.CreditLine(0, Decimal(2))],
+                                        amounts={25: 100}, reason="Dobbelt")
+    assert refused.value.code == "too_much"
+    with pytest.raises(credit_notes.CreditInputError) as refused:
+        credit_notes.create_credit_note(db.session, inv, STAFF, amounts={15: 100}, reason="Feil sats")
+    assert "amounts.15" in refused.value.errors
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Invoice)) == 1
+
+
+def test_api_credits_an_amount_per_vat_rate(app, client):
+    a, invoice_id = _api_with_delivered_invoice(app)
+    url = f"/api/v1/invoices/{invoice_id}/credit-notes"
+    r = client.post(url, headers=a.headers(), json={"amounts": [{"vat_rate_percent": 0, "amount_ore": 70_000}],
+                                                    "reason": "Rabatt"})
+    assert r.status_code == 422 and r.get_json()["type"].endswith("#problem-too-much")
+    assert r.get_json()["errors"][0]["field"] == "amounts.0.amount_ore"
+    r = client.post(url, headers=a.headers(), json={"amounts": [{"vat_rate_percent": 0, "amount_ore": 10_000}],
+                                                    "reason": "Rabatt"})
+    assert r.status_code == 201 and r.get_json()["total_ore"] == -10_000

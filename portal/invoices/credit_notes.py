@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from portal.core import events
 from portal.core.db import utcnow
 from portal.core.events import Actor
-from portal.core.formatting import OSLO
+from portal.core.formatting import OSLO, format_money
 from portal.core.text import MSG_CONTROL, has_control
 from portal.invoices import signals
 from portal.invoices.models import Invoice, InvoiceLine
@@ -52,13 +52,17 @@ MSG_FAILED = _l("Leveringen av fakturaen feilet, så kunden har ikke fått den. 
 MSG_DRAFT = _l("Et utkast er ikke sendt og kan endres eller slettes; det trenger ingen kreditnota.")
 MSG_IS_CREDIT_NOTE = _l("En kreditnota kan ikke krediteres.")
 MSG_FULLY_CREDITED = _l("Fakturaen er allerede kreditert i sin helhet.")
-MSG_NOTHING_CHOSEN = _l("Velg minst én linje og et antall som skal krediteres.")
+MSG_NOTHING_CHOSEN = _l("Velg minst én linje og et antall, eller et beløp per mva-sats, som skal krediteres.")
+MSG_REST = _l("Resten av fakturaen")
 MSG_QUANTITY_POSITIVE = _l("Antallet må være større enn null.")
 MSG_QUANTITY_TOO_MANY = _l("Høyst %(max)s kan krediteres på denne linjen.")
 MSG_REASON_REQUIRED = _l("Skriv hvorfor fakturaen krediteres (for eksempel «returnert vare»).")
 MSG_REASON_TOO_LONG = _l("Årsaken kan være høyst 300 tegn.")
 MSG_TOO_MUCH = _l("Kreditnotaen ville kreditert mer enn det som gjenstår av fakturaen.")
 MSG_UNKNOWN_LINE = _l("Linjen finnes ikke på fakturaen.")
+MSG_UNKNOWN_RATE = _l("Fakturaen har ingen linjer med denne mva-satsen.")
+MSG_AMOUNT_POSITIVE = _l("Beløpet må være større enn null.")
+MSG_RATE_TOO_MUCH = _l("Høyst %(max)s kan krediteres med %(rate)s %% mva.")
 
 
 class NotCreditable(Exception):
@@ -97,6 +101,73 @@ class Remaining:
     quantity: Decimal
     net_ore: int
     vat_ore: int
+
+
+@dataclass(frozen=True)
+class RateLeft:
+    """What is left to credit at one VAT rate (øre, positive)."""
+
+    rate: int
+    net_ore: int
+    vat_ore: int
+
+    @property
+    def total_ore(self) -> int:
+        return self.net_ore + self.vat_ore
+
+
+def remaining_by_rate(sess: Session, inv: Invoice) -> dict[int, RateLeft]:
+    """Per VAT rate: the invoice's lines at that rate less every credit note line at that rate
+    (by line or by amount), highest rate first."""
+    totals: dict[int, list[int]] = {}
+    for ln in inv.lines:
+        t = totals.setdefault(ln.vat_rate_percent, [0, 0])
+        t[0] += ln.line_net_ore
+        t[1] += ln.line_vat_ore
+    for rate, net, vat in sess.execute(
+            select(InvoiceLine.vat_rate_percent, func.sum(InvoiceLine.line_net_ore), func.sum(InvoiceLine.line_vat_ore))
+            .join(Invoice, Invoice.id == InvoiceLine.invoice_id).where(Invoice.credits_invoice_id == inv.id)
+            .group_by(InvoiceLine.vat_rate_percent)):
+        t = totals.setdefault(rate, [0, 0])
+        t[0] += int(net or 0)
+        t[1] += int(vat or 0)
+    return {rate: RateLeft(rate, max(net, 0), max(vat, 0)) for rate, (net, vat) in sorted(totals.items(), reverse=True)}
+
+
+def _has_amount_credits(sess: Session, inv: Invoice) -> bool:
+    return sess.scalar(select(InvoiceLine.id).join(Invoice, Invoice.id == InvoiceLine.invoice_id).where(
+        Invoice.credits_invoice_id == inv.id, InvoiceLine.credits_line_id.is_(None)).limit(1)) is not None
+
+
+def _amount_lines(by_rate: dict[int, RateLeft], amounts: dict[int, int], description: str,
+                  ) -> tuple[list[dict], dict[str, str], bool]:
+    """Credit lines for an amount (øre incl. VAT) per VAT rate, or the errors per rate."""
+    errors: dict[str, str] = {}
+    out: list[dict] = []
+    too_much = False
+    for rate, amount in amounts.items():
+        key = f"amounts.{rate}"
+        left = by_rate.get(rate)
+        if left is None:
+            errors[key] = str(MSG_UNKNOWN_RATE)
+            continue
+        if amount < 0:
+            errors[key] = str(MSG_AMOUNT_POSITIVE)
+            continue
+        if amount == 0:
+            continue
+        if amount > left.total_ore:
+            errors[key] = str(MSG_RATE_TOO_MUCH) % {"max": format_money(left.total_ore, "nb"), "rate": rate}
+            too_much = True
+            continue
+        if amount == left.total_ore:  # the rest at this rate: exactly what is left of base and VAT
+            net, vat = left.net_ore, left.vat_ore
+        else:
+            net = min(_round_ore(Decimal(amount) * 100 / (100 + rate)), left.net_ore)
+            vat = amount - net
+        out.append({"line": None, "description": description, "rate": rate, "quantity": Decimal(-1),
+                    "unit_price": net, "net": -net, "vat": -vat})
+    return out, errors, too_much
 
 
 def refusal(inv: Invoice) -> NotCreditable | None:
@@ -194,9 +265,8 @@ def _credit_lines(left: list[Remaining], chosen: list[CreditLine] | None,
             vat = min(_round_ore(Decimal(net) * ln.vat_rate_percent / 100), r.vat_ore)
         if net == 0 and vat == 0 and q == 0:
             continue
-        out.append({"line": ln, "quantity": -q, "net": -net, "vat": -vat})
-    if not errors and not out:
-        errors["lines"] = str(MSG_NOTHING_CHOSEN)
+        out.append({"line": ln, "description": ln.description, "rate": ln.vat_rate_percent, "quantity": -q,
+                    "unit_price": ln.unit_price_ore, "net": -net, "vat": -vat})
     return out, errors, too_much
 
 
@@ -205,10 +275,11 @@ def _today() -> dt.date:
 
 
 def create_credit_note(sess: Session, inv: Invoice, actor: Actor, *, lines: list[CreditLine] | None = None,
-                       reason: str = "") -> Invoice:
-    """Credit the invoice: everything that remains (``lines`` None), or the chosen quantities of
-    its lines (a reason is then required). The credit note is issued at once and goes to the
-    customer the way the invoice went, with no consent hold (the invoice already reached them).
+                       amounts: dict[int, int] | None = None, reason: str = "") -> Invoice:
+    """Credit the invoice: everything that remains (neither ``lines`` nor ``amounts``), or the
+    chosen quantities of its lines and/or an amount (øre incl. VAT) per VAT rate — a reason is
+    then required. The credit note is issued at once and goes to the customer the way the invoice
+    went, with no consent hold (the invoice already reached them).
 
     Raises NotCreditable, or CreditInputError (``code`` "too_much" when more than what remains
     was asked for); nothing is written then. Raises StaleDataError when another transaction
@@ -218,10 +289,29 @@ def create_credit_note(sess: Session, inv: Invoice, actor: Actor, *, lines: list
     refused = refusal(inv)
     if refused is not None:
         raise refused
-    errors = _check_reason(reason, required=lines is not None)
-    left = remaining_lines(sess, inv)
-    credit, line_errors, too_much = _credit_lines(left, lines)
-    errors.update(line_errors)
+    partial = lines is not None or amounts is not None
+    errors = _check_reason(reason, required=partial)
+    by_rate = remaining_by_rate(sess, inv)
+    if not partial and _has_amount_credits(sess, inv):
+        # amounts were credited before: the rest is credited per VAT rate, exactly what is left
+        credit, more, too_much = _amount_lines(by_rate, {r.rate: r.total_ore for r in by_rate.values()},
+                                               reason or str(MSG_REST))
+    else:
+        chosen = (lines or []) if partial else None  # None: every line, in full
+        credit, more, too_much = _credit_lines(remaining_lines(sess, inv), chosen)
+    errors.update(more)
+    if amounts:
+        extra, more, over = _amount_lines(by_rate, amounts, reason)
+        credit += extra
+        errors.update(more)
+        too_much = too_much or over
+    if not errors and not credit:
+        errors["lines" if lines is not None or amounts is None else "amounts"] = str(MSG_NOTHING_CHOSEN)
+    if not errors:  # lines and amounts together never take more than is left at a rate
+        for rate, left in by_rate.items():
+            if -sum(c["net"] + c["vat"] for c in credit if c["rate"] == rate) > left.total_ore:
+                errors["lines"] = str(MSG_TOO_MUCH)
+                too_much = True
     if errors:
         raise CreditInputError(errors, code="too_much" if too_much else "invalid")
     net = sum(c["net"] for c in credit)
@@ -234,10 +324,10 @@ def create_credit_note(sess: Session, inv: Invoice, actor: Actor, *, lines: list
                    account_number=inv.account_number, net_ore=net, vat_ore=vat, total_ore=net + vat,
                    state=InvoiceState.DRAFT, created_by=actor.label, credit_reason=reason or None)
     for pos, c in enumerate(credit, start=1):
-        ln = c["line"]
-        note.lines.append(InvoiceLine(position=pos, description=ln.description, quantity=c["quantity"],
-                                      unit_price_ore=ln.unit_price_ore, vat_rate_percent=ln.vat_rate_percent,
-                                      line_net_ore=c["net"], line_vat_ore=c["vat"], credits_line_id=ln.id))
+        note.lines.append(InvoiceLine(position=pos, description=c["description"][:300], quantity=c["quantity"],
+                                      unit_price_ore=c["unit_price"], vat_rate_percent=c["rate"],
+                                      line_net_ore=c["net"], line_vat_ore=c["vat"],
+                                      credits_line_id=c["line"].id if c["line"] is not None else None))
     for _attempt in range(5):  # another document may take the next number at the same moment
         note.number = next_invoice_number(sess, inv.issuer_id)
         try:

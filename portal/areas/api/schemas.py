@@ -103,9 +103,17 @@ class CreditLineIn(Strict):
                           examples=["1", "0.5"])
 
 
+class CreditAmountIn(Strict):
+    vat_rate_percent: Literal[25, 15, 12, 0] = Field(description="A VAT rate of the invoice's lines.")
+    amount_ore: int = Field(ge=0, le=10**12, description="The amount to credit at this rate, including VAT, in øre.")
+
+
 class CreditNoteIn(Strict):
     lines: list[CreditLineIn] | None = Field(
-        None, max_length=200, description="The quantities to credit; leave out to credit all that remains.")
+        None, max_length=200, description="The quantities to credit; leave out lines and amounts to credit all "
+                                          "that remains.")
+    amounts: list[CreditAmountIn] | None = Field(
+        None, max_length=4, description="An amount per VAT rate to credit (a price reduction), with or without lines.")
     reason: str | None = Field(None, max_length=300, description="Shown on the credit note; required with lines.")
 
 

@@ -452,8 +452,8 @@ _CREDIT_REFUSALS = {"fully_credited": "already-credited"}
 @spec.validate(json=schemas.CreditNoteIn, resp=Resp(HTTP_201=schemas.Invoice, HTTP_409=schemas.Problem, **PROBLEMS),
                tags=["invoices"])
 def create_credit_note(invoice_id: int):
-    """Credit a delivered invoice: all that remains (no `lines`), or quantities of its lines with a
-    `reason`. The credit note gets the next number, is sent the way the invoice went, and is
+    """Credit a delivered invoice: all that remains (no `lines`, no `amounts`), or quantities of
+    its lines and/or an amount per VAT rate, with a `reason`. The credit note gets the next number, is sent the way the invoice went, and is
     answered with 201. Refusals: 409 `already-credited` or `not-creditable`, 422 `too-much`."""
     inv = _invoice_or_404(invoice_id)
     body = _parse(schemas.CreditNoteIn, _json_body())
@@ -472,9 +472,14 @@ def create_credit_note(invoice_id: int):
                 chosen.append(credit_notes.CreditLine(by_position[line.position], qty))
         if errors:
             raise validation_problem(errors)
+    amounts = None
+    if body.amounts is not None:
+        amounts = {}
+        for a in body.amounts:
+            amounts[a.vat_rate_percent] = amounts.get(a.vat_rate_percent, 0) + a.amount_ore
     try:
         note = credit_notes.create_credit_note(db.session, inv, _actor(g.api_credential), lines=chosen,
-                                               reason=body.reason or "")
+                                               amounts=amounts, reason=body.reason or "")
     except credit_notes.NotCreditable as exc:
         db.session.rollback()
         raise ApiProblem(409, _CREDIT_REFUSALS.get(exc.code, "not-creditable"), str(exc.message),
@@ -483,9 +488,12 @@ def create_credit_note(invoice_id: int):
         db.session.rollback()
         index_to_position = {i: ln.position for i, ln in enumerate(inv.lines)}
         items = []
+        rate_index = {a.vat_rate_percent: i for i, a in enumerate(body.amounts or [])}
         for name, message in exc.errors.items():
             head, _sep, rest = name.partition(".")
             field = name
+            if head == "amounts" and rest.isdigit() and int(rest) in rate_index:
+                field = f"amounts.{rate_index[int(rest)]}.amount_ore"
             if head == "lines" and rest.split(".")[0].isdigit() and chosen is not None:
                 line_index = int(rest.split(".")[0])
                 # back to the request's own line, whose position named this invoice line

@@ -18,6 +18,7 @@ from portal.areas.issuer.invoice_forms import (
     CreditNoteForm,
     InvoiceForm,
     parse_credit_quantity,
+    parse_kroner,
 )
 from portal.contacts.models import Contact
 from portal.contacts.rules import efaktura_blockers
@@ -223,11 +224,15 @@ def credit(invoice_id: int):
         return redirect(url_for("invoices.show", invoice_id=inv.id))
     form = CreditNoteForm()
     left = credit_notes.remaining_lines(db.session, inv)
+    by_rate = credit_notes.remaining_by_rate(db.session, inv)
     line_errors: dict[int, str] = {}
+    rate_errors: dict[int, str] = {}
     quantities: dict[int, str] = {}
+    typed_amounts: dict[int, str] = {}
     if form.validate_on_submit():
         full = request.form.get("action") == "full"
         chosen: list[credit_notes.CreditLine] = []
+        amounts: dict[int, int] = {}
         if not full:
             for i in range(len(left)):
                 raw = request.form.get(f"quantity-{i}", "")
@@ -236,10 +241,19 @@ def credit(invoice_id: int):
                     chosen.append(credit_notes.CreditLine(i, parse_credit_quantity(raw)))
                 except AmountError as exc:
                     line_errors[i] = str(exc.args[0])
-        if not line_errors:
+            for rate in by_rate:
+                raw = request.form.get(f"amount-{rate}", "").strip()
+                typed_amounts[rate] = raw[:20]
+                if raw:
+                    try:
+                        amounts[rate] = parse_kroner(raw)
+                    except AmountError as exc:
+                        rate_errors[rate] = str(exc.args[0])
+        if not line_errors and not rate_errors:
             try:
-                note = credit_notes.create_credit_note(db.session, inv, staff_actor(current_user),
-                                                       lines=None if full else chosen, reason=form.reason.data or "")
+                note = credit_notes.create_credit_note(
+                    db.session, inv, staff_actor(current_user), lines=None if full else chosen,
+                    amounts=None if full else amounts, reason=form.reason.data or "")
             except credit_notes.NotCreditable as exc:
                 flash(str(exc.message), "info")
                 return redirect(url_for("invoices.show", invoice_id=inv.id))
@@ -255,6 +269,8 @@ def credit(invoice_id: int):
                         form.reason.errors = list(form.reason.errors) + [message]
                     elif head == "lines" and rest.split(".")[0].isdigit():
                         line_errors[int(rest.split(".")[0])] = message
+                    elif head == "amounts" and rest.isdigit():
+                        rate_errors[int(rest)] = message
                     else:
                         form.form_errors.append(message)
             else:
@@ -263,7 +279,8 @@ def credit(invoice_id: int):
                 return redirect(url_for("invoices.show", invoice_id=note.id))
     status = 422 if request.method == "POST" else 200
     return render_template("invoices/credit.html", inv=inv, form=form, left=left, line_errors=line_errors,
-                           quantities=quantities), status
+                           quantities=quantities, by_rate=by_rate, rate_errors=rate_errors,
+                           typed_amounts=typed_amounts), status
 
 
 def _channel_words() -> dict:
