@@ -20,6 +20,7 @@ from portal.integrations import webhooks
 from portal.integrations.models import WebhookDelivery
 from portal.invoices import credit_notes
 from portal.invoices.models import Invoice
+from portal.invoices.printing import batch_pdf
 from portal.invoices.services import invoice_pdf
 from portal.invoices.states import Channel, DocumentKind, InvoiceState
 from portal.issuers.models import Issuer
@@ -390,7 +391,9 @@ def test_credit_note_goes_by_post_when_the_invoice_did(app_ctx):
     db.session.expire_all()
     note = db.session.get(Invoice, note.id)
     assert (note.state, note.channel) == (InvoiceState.DELIVERED, Channel.POST)
-    assert db.session.scalar(select(PrintJob.id).where(PrintJob.invoice_id == note.id)) is not None
+    job = db.session.scalars(select(PrintJob).where(PrintJob.invoice_id == note.id)).one()
+    batch = pdf_text(batch_pdf(db.session, note.issuer_id, job.batch_date))
+    assert "Vedlagt: faktura 5001" in batch and "Vedlagt: kreditnota 5002" in batch and "KREDITNOTA" in batch
 
 
 def test_credit_note_pdf_in_english(app_ctx):

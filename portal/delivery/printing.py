@@ -33,8 +33,10 @@ MUTED = colors.HexColor("#555555")
 RULE = colors.HexColor("#b0b0b0")
 
 SHEET_LABELS = {
-    "nb": {"address_sheet": "Adresseark", "enclosed": "Vedlagt: faktura {reference}"},
-    "en": {"address_sheet": "Address sheet", "enclosed": "Enclosed: invoice {reference}"},
+    "nb": {"address_sheet": "Adresseark", "enclosed": "Vedlagt: faktura {reference}",
+           "enclosed_credit_note": "Vedlagt: kreditnota {reference}"},
+    "en": {"address_sheet": "Address sheet", "enclosed": "Enclosed: invoice {reference}",
+           "enclosed_credit_note": "Enclosed: credit note {reference}"},
 }
 
 
@@ -89,10 +91,13 @@ def _draw_window_address(
 
 
 def render_address_sheet(
-    recipient: PartyInfo, sender: PartyInfo, reference: str, language: str = "nb"
+    recipient: PartyInfo, sender: PartyInfo, reference: str, language: str = "nb", document: str = "invoice"
 ) -> bytes:
-    """Render an A4 cover sheet for posting: return address and recipient in the window."""
-    labels = SHEET_LABELS["en" if language == "en" else "nb"]
+    """Render an A4 cover sheet for posting: return address and recipient in the window.
+    ``document``: "invoice" or "credit_note", named on the sheet."""
+    labels = dict(SHEET_LABELS["en" if language == "en" else "nb"])
+    if document == "credit_note":
+        labels["enclosed"] = labels["enclosed_credit_note"]
     buf = io.BytesIO()
     c = rl_canvas.Canvas(buf, pagesize=A4, invariant=1, lang="nb-NO" if language == "nb" else "en")
     c.setTitle(f"{labels['address_sheet']} {reference}")
@@ -127,16 +132,19 @@ def render_address_sheet(
     return buf.getvalue()
 
 
-def render_print_batch(items: list[tuple[PartyInfo, PartyInfo, str, bytes]]) -> bytes:
+def render_print_batch(items: list[tuple]) -> bytes:
     """Merge a day's post into one PDF: for each item its address sheet, then the invoice.
 
-    Each item is ``(recipient, sender, reference, invoice_pdf_bytes)``.
+    Each item is ``(recipient, sender, reference, invoice_pdf_bytes)``, optionally with the
+    document kind ("invoice" or "credit_note") as a fifth element.
     """
     if not items:
         raise ValueError("print batch needs at least one item")
     writer = PdfWriter()
-    for recipient, sender, reference, invoice_pdf in items:
-        sheet = render_address_sheet(recipient, sender, reference)
+    for item in items:
+        recipient, sender, reference, invoice_pdf = item[:4]
+        document = item[4] if len(item) > 4 else "invoice"
+        sheet = render_address_sheet(recipient, sender, reference, document=document)
         writer.append(PdfReader(io.BytesIO(sheet)))
         writer.append(PdfReader(io.BytesIO(invoice_pdf)))
     writer.add_metadata({"/Title": f"Utskrift – {len(items)} forsendelser"})

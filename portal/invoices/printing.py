@@ -39,5 +39,6 @@ def batch_pdf(sess: Session, issuer_id: int, day: dt.date) -> bytes | None:
     for _job, inv in jobs:
         contact = inv.contact
         recipient = PartyInfo(contact.name, contact.address_lines[1:])
-        items.append((recipient, invoices.sender_party(inv.issuer), inv.number, invoices.invoice_pdf(inv)))
+        items.append((recipient, invoices.sender_party(inv.issuer), inv.number, invoices.invoice_pdf(inv),
+                      inv.kind.value))
     return render_print_batch(items)
