@@ -100,7 +100,7 @@ def test_dashboard_shows_counts(app, client, post_form):
         db.session.commit()
     login(client, post_form, user.email)
     page = client.get("/utsteder/").get_data(as_text=True)
-    assert 'id="count-held"><a href="/utsteder/sendte?status=held">1</a>' in page
+    assert 'id="count-held"><a href="/utsteder/sendte?status=held&amp;type=faktura">1</a>' in page
 
 
 def test_missing_csrf_is_400_and_nothing_saved(app, client):

@@ -221,3 +221,11 @@ def test_format_money_refuses_floats():
 def test_format_account_number():
     """An 11-digit account number is grouped 4.2.5."""
     assert format_account_number("12345678903") == "1234.56.78903"
+
+
+def test_every_language_of_the_pdf_has_every_label():
+    """A label added in one language and not the others would fail only when that PDF is made."""
+    from portal.invoices.pdf import LABELS
+
+    keys = set(LABELS["nb"])
+    assert {lang: set(labels) ^ keys for lang, labels in LABELS.items() if set(labels) != keys} == {}

@@ -145,6 +145,7 @@ def test_sent_documents_every_filter_and_depth_is_an_index_scan(postgres_only, a
         "all": queries.SentFilter(),
         "status": queries.SentFilter(state=queries.InvoiceState.FAILED),
         "channel": queries.SentFilter(channel=queries.Channel.POST),
+        "type": queries.SentFilter(kind=queries.DocumentKind.INVOICE),
         "contact": queries.SentFilter(contact_id=contacts[3].id),
         "month": queries.SentFilter(issued_from=dt.date(2024, 3, 1), issued_to=dt.date(2024, 3, 31)),
     }

@@ -94,6 +94,13 @@ def money(ore: int | None) -> str:
     return format_money(int(ore), "en" if str(get_locale() or "nb") == "en" else "nb")
 
 
+def quantity(q: Decimal | None) -> str:
+    """A quantity in the reader's language (templates)."""
+    if q is None:
+        return ""
+    return format_quantity(q, "en" if str(get_locale() or "nb") == "en" else "nb")
+
+
 def local_time(value: dt.datetime | None, fmt: str = "%d.%m.%Y %H:%M") -> str:
     if value is None:
         return ""
@@ -117,6 +124,7 @@ def translated(text: str | None) -> str:
 
 def init_app(app: Flask) -> None:
     app.add_template_filter(money, "money")
+    app.add_template_filter(quantity, "quantity")
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(local_date, "local_date")
     app.add_template_filter(translated, "translated")

@@ -42,6 +42,7 @@ STATES = {
 ACTIONS = {
     "create": _l("Opprettet"),
     "issue": _l("Sendt ut"),
+    "credit": _l("Kreditert med kreditnota"),
     "hold": _l("Holdt tilbake mens kunden blir spurt"),
     "release": _l("Sluppet videre"),
     "deliver": _l("Levert"),
@@ -89,6 +90,7 @@ ACTIONS = {
 
 REASONS = {
     "consent_approved": _l("forbrukeren godkjente eFaktura"),
+    "credit_note": _l("kreditnota, samme vei som fakturaen den krediterer"),
     "consent_declined": _l("forbrukeren takket nei til eFaktura"),
     "consent_deadline": _l("fristen for samtykke gikk ut"),
     "agreement": _l("aktiv eFaktura-avtale"),

@@ -33,9 +33,12 @@ MUTED = colors.HexColor("#555555")
 RULE = colors.HexColor("#b0b0b0")
 
 SHEET_LABELS = {
-    "nb": {"address_sheet": "Adresseark", "enclosed": "Vedlagt: faktura {reference}"},
-    "nn": {"address_sheet": "Adresseark", "enclosed": "Vedlagt: faktura {reference}"},
-    "en": {"address_sheet": "Address sheet", "enclosed": "Enclosed: invoice {reference}"},
+    "nb": {"address_sheet": "Adresseark", "enclosed": "Vedlagt: faktura {reference}",
+           "enclosed_credit_note": "Vedlagt: kreditnota {reference}"},
+    "nn": {"address_sheet": "Adresseark", "enclosed": "Vedlagt: faktura {reference}",
+           "enclosed_credit_note": "Vedlagt: kreditnota {reference}"},
+    "en": {"address_sheet": "Address sheet", "enclosed": "Enclosed: invoice {reference}",
+           "enclosed_credit_note": "Enclosed: credit note {reference}"},
 }
 
 
@@ -90,11 +93,14 @@ def _draw_window_address(
 
 
 def render_address_sheet(
-    recipient: PartyInfo, sender: PartyInfo, reference: str, language: str = "nb"
+    recipient: PartyInfo, sender: PartyInfo, reference: str, language: str = "nb", document: str = "invoice"
 ) -> bytes:
-    """Render an A4 cover sheet for posting: return address and recipient in the window."""
+    """Render an A4 cover sheet for posting: return address and recipient in the window.
+    ``document``: "invoice" or "credit_note", named on the sheet."""
     language = language if language in SHEET_LABELS else "nb"
-    labels = SHEET_LABELS[language]
+    labels = dict(SHEET_LABELS[language])
+    if document == "credit_note":
+        labels["enclosed"] = labels["enclosed_credit_note"]
     buf = io.BytesIO()
     c = rl_canvas.Canvas(buf, pagesize=A4, invariant=1, lang={"nb": "nb-NO", "nn": "nn-NO"}.get(language, "en"))
     c.setTitle(f"{labels['address_sheet']} {reference}")
@@ -133,13 +139,16 @@ def render_print_batch(items: list[tuple]) -> bytes:
     """Merge a day's post into one PDF: for each item its address sheet, then the invoice.
 
     Each item is ``(recipient, sender, reference, invoice_pdf_bytes)``, optionally followed by
-    the recipient's language (``nb``, ``nn`` or ``en``; bokmål when left out) for the sheet.
+    the recipient's language (``nb``, ``nn`` or ``en``; bokmål when left out) for the sheet and
+    the document kind ("invoice" or "credit_note"; an invoice when left out).
     """
     if not items:
         raise ValueError("print batch needs at least one item")
     writer = PdfWriter()
     for recipient, sender, reference, invoice_pdf, *rest in items:
-        sheet = render_address_sheet(recipient, sender, reference, rest[0] if rest else "nb")
+        language = rest[0] if rest else "nb"
+        document = rest[1] if len(rest) > 1 else "invoice"
+        sheet = render_address_sheet(recipient, sender, reference, language, document=document)
         writer.append(PdfReader(io.BytesIO(sheet)))
         writer.append(PdfReader(io.BytesIO(invoice_pdf)))
     writer.add_metadata({"/Title": f"Utskrift – {len(items)} forsendelser"})

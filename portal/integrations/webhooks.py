@@ -47,6 +47,7 @@ EVENT_TYPES = {
     "invoice.delivered": _l("Faktura levert (med kanal)"),
     "invoice.failed": _l("Levering av faktura feilet"),
     "invoice.paid": _l("Faktura betalt i nettbanken"),
+    "invoice.credited": _l("Faktura kreditert (kreditnota laget)"),
     "issuer_agreement.approved": _l("Utstederavtalen godkjent"),
 }
 MAX_ENDPOINTS = 10
@@ -271,7 +272,8 @@ def _on_agreement(event_type: str):
 
 def _invoice_data(inv) -> dict:
     return {"invoice_id": inv.id, "number": inv.number, "contact_id": inv.contact_id, "state": inv.state.value,
-            "channel": inv.channel.value if inv.channel else None}
+            "channel": inv.channel.value if inv.channel else None, "kind": inv.kind.value,
+            "credits_invoice_id": inv.credits_invoice_id}
 
 
 def _on_delivered(inv, *, sess: Session, **_extra) -> None:
@@ -285,6 +287,13 @@ def _on_failed(inv, *, sess: Session, reason: str = "", **_extra) -> None:
 def _on_paid(inv, *, sess: Session, paid_at: dt.datetime | None = None, **_extra) -> None:
     emit(sess, inv.issuer_id, "invoice.paid",
          dict(_invoice_data(inv), paid_at=paid_at.isoformat() if paid_at else None))
+
+
+def _on_credited(note, *, sess: Session, credited=None, **_extra) -> None:
+    """A credit note was made: its id and amount, and what remains to pay on the invoice."""
+    emit(sess, note.issuer_id, "invoice.credited", dict(
+        _invoice_data(note), total_ore=note.total_ore, credited_invoice_number=credited.number if credited else None,
+        amount_due_ore=credited.amount_due_ore if credited else None))
 
 
 def _on_issuer_activated(issuer, *, sess: Session, **_extra) -> None:
@@ -313,4 +322,5 @@ def register_handlers() -> None:
     invoice_signals.invoice_delivered.connect(_on_delivered)
     invoice_signals.invoice_failed.connect(_on_failed)
     invoice_signals.invoice_paid.connect(_on_paid)
+    invoice_signals.invoice_credited.connect(_on_credited)
     issuer_signals.issuer_activated.connect(_on_issuer_activated)

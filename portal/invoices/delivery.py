@@ -45,13 +45,18 @@ def render_invoice_mail(inv: Invoice) -> Mail:
     ctx = {"invoice": inv, "contact": contact, "issuer": issuer,
            "offers_efaktura": bool(getattr(issuer, "is_active", False)),
            "agreements_url": current_app.config["PORTAL"]["BASE_URL"] + MY_AGREEMENTS_PATH}
-    with force_locale(invoices.print_language(contact)):
-        subject = render_template("messages/invoice_email_subject.txt", **ctx).strip()
-        text = render_template("messages/invoice_email.txt", **ctx)
-        html = render_template("messages/invoice_email.html", **ctx)
+    language = invoices.print_language(contact)
+    template, filename = "invoice_email", f"faktura-{inv.number}.pdf"
+    if inv.is_credit_note:  # says it is a credit note, which invoice it corrects, and that nothing is to be paid
+        template, filename = "credit_note_email", f"kreditnota-{inv.number}.pdf"
+        ctx["credited"] = inv.credited_invoice
+    with force_locale(language):
+        subject = render_template(f"messages/{template}_subject.txt", **ctx).strip()
+        text = render_template(f"messages/{template}.txt", **ctx)
+        html = render_template(f"messages/{template}.html", **ctx)
     pdf = invoices.invoice_pdf(inv)
     return Mail(to=contact.email or "", subject=subject, text=text, html=html,
-                attachments=[Attachment(f"faktura-{inv.number}.pdf", pdf)])
+                attachments=[Attachment(filename, pdf)])
 
 
 @dataclass(frozen=True)
@@ -89,7 +94,10 @@ def deliver_to_nettbank(sess: Session, row: OutboxMessage) -> None:
     if inv is None:
         return
     consumer_id = inv.consumer_id
-    if inv.route == reachability.Route.GENERAL_CONSENT.value:
+    if inv.is_credit_note and consumer_id is not None:
+        # Beside the invoice it corrects, in the nettbank that invoice reached: no new consent.
+        pass
+    elif inv.route == reachability.Route.GENERAL_CONSENT.value:
         # Ask again at the door: a consent withdrawn (or a block) since routing stops it here.
         found = reachability.lookup(sess, inv.contact)
         if not found.reachable or found.consumer_id != consumer_id:

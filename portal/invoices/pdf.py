@@ -106,6 +106,17 @@ LABELS: dict[str, dict[str, str]] = {
         "page": "Side {page} av {pages}",
         "address_sheet": "Adresseark",
         "enclosed": "Vedlagt: faktura {reference}",
+        "credit_title": "Kreditnota",
+        "credit_title_upper": "KREDITNOTA",
+        "credit_number": "Kreditnotanummer",
+        "credit_date": "Dato",
+        "credits_invoice": "Krediterer faktura nr. {number} av {date}",
+        "credit_reason": "Årsak: {reason}",
+        "credited_total": "Kreditert beløp",
+        "vat_of": "MVA {rate}\u00a0% av {base}",
+        "credit_block": "Ingenting å betale",
+        "credit_pay_note": "Dette er en kreditnota for faktura nr. {number}. Du skal ikke betale noe. Beløpet "
+                           "trekkes fra det du skylder på fakturaen; har du allerede betalt, får du det tilbake.",
     },
     "nn": {
         "invoice": "Faktura",
@@ -134,6 +145,17 @@ LABELS: dict[str, dict[str, str]] = {
         "page": "Side {page} av {pages}",
         "address_sheet": "Adresseark",
         "enclosed": "Vedlagt: faktura {reference}",
+        "credit_title": "Kreditnota",
+        "credit_title_upper": "KREDITNOTA",
+        "credit_number": "Kreditnotanummer",
+        "credit_date": "Dato",
+        "credits_invoice": "Krediterer faktura nr. {number} av {date}",
+        "credit_reason": "Årsak: {reason}",
+        "credited_total": "Kreditert beløp",
+        "vat_of": "MVA {rate}\u00a0% av {base}",
+        "credit_block": "Ingenting å betale",
+        "credit_pay_note": "Dette er ei kreditnota for faktura nr. {number}. Du skal ikkje betale noko. Beløpet "
+                           "vert trekt frå det du skuldar på fakturaen; har du alt betalt, får du det tilbake.",
     },
     "en": {
         "invoice": "Invoice",
@@ -162,6 +184,17 @@ LABELS: dict[str, dict[str, str]] = {
         "page": "Page {page} of {pages}",
         "address_sheet": "Address sheet",
         "enclosed": "Enclosed: invoice {reference}",
+        "credit_title": "Credit note",
+        "credit_title_upper": "CREDIT NOTE",
+        "credit_number": "Credit note number",
+        "credit_date": "Date",
+        "credits_invoice": "Credits invoice no. {number} of {date}",
+        "credit_reason": "Reason: {reason}",
+        "credited_total": "Amount credited",
+        "vat_of": "VAT {rate}\u00a0% of {base}",
+        "credit_block": "Nothing to pay",
+        "credit_pay_note": "This is a credit note for invoice no. {number}. There is nothing to pay. The amount is "
+                           "deducted from what you owe on the invoice; if you have already paid, it is refunded.",
     },
 }
 
@@ -174,6 +207,7 @@ class InvoiceLinePrint:
     unit_price_ore: int
     vat_rate_percent: int
     line_total_ore: int
+    line_vat_ore: int | None = None  # the VAT in line_total_ore, when known (else computed from the rate)
 
 
 @dataclass(frozen=True)
@@ -195,6 +229,9 @@ class InvoicePrint:
     language: str = "nb"
     # The issuer's VAT registration (from the business register); None: guessed from the lines.
     issuer_vat_registered: bool | None = None
+    # A credit note: the credited invoice's number and date (amounts are then negative), and why.
+    credits_invoice: tuple[str, date] | None = None
+    credit_reason: str | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -305,16 +342,25 @@ class _InvoiceDrawing:
 
         canvas.setFillColor(INK)
         canvas.setFont(FONT_BOLD, 22)
-        canvas.drawRightString(PAGE_W - MARGIN_R, _y(21 * mm), labels["invoice_upper"])
+        title = labels["credit_title_upper"] if inv.credits_invoice else labels["invoice_upper"]
+        canvas.drawRightString(PAGE_W - MARGIN_R, _y(21 * mm), title)
 
     def _details_block(self, canvas: rl_canvas.Canvas) -> None:
         inv, labels, lang = self.inv, self.labels, self.inv.language
-        rows = [
-            (labels["invoice_number"], inv.invoice_number, False),
-            (labels["customer_number"], inv.customer_number, False),
-            (labels["issue_date"], _format_date(inv.issue_date, lang), False),
-            (labels["due_date"], _format_date(inv.due_date, lang), True),
-        ]
+        if inv.credits_invoice:  # a credit note has no due date: nothing is to be paid
+            rows = [
+                (labels["credit_number"], inv.invoice_number, True),
+                (labels["customer_number"], inv.customer_number, False),
+                (labels["credit_date"], _format_date(inv.issue_date, lang), False),
+                (labels["invoice_number"], inv.credits_invoice[0], False),
+            ]
+        else:
+            rows = [
+                (labels["invoice_number"], inv.invoice_number, False),
+                (labels["customer_number"], inv.customer_number, False),
+                (labels["issue_date"], _format_date(inv.issue_date, lang), False),
+                (labels["due_date"], _format_date(inv.due_date, lang), True),
+            ]
         value_x = PAGE_W - MARGIN_R
         y = RECIPIENT_TOP + 4 * mm
         for label, value, bold in rows:
@@ -331,6 +377,8 @@ class _InvoiceDrawing:
         canvas.setLineWidth(0.5)
         canvas.line(DETAILS_X, _y(y - 4 * mm), value_x, _y(y - 4 * mm))
         label = labels["amount_to_pay"] if inv.total_ore >= 0 else labels["credit_amount"]
+        if inv.credits_invoice:
+            label = labels["credited_total"]
         canvas.setFont(FONT_BOLD, 10)
         canvas.drawString(DETAILS_X, _y(y + 1 * mm), label)
         canvas.drawRightString(value_x, _y(y + 1 * mm), format_money(inv.total_ore, lang))
@@ -344,7 +392,8 @@ class _InvoiceDrawing:
         org = _org_line(inv.issuer, labels, self.vat_registered)
         if org:
             parts.append(org)
-        parts.append(f"{labels['account']} {format_account_number(inv.account_number)}")
+        if not inv.credits_invoice:
+            parts.append(f"{labels['account']} {format_account_number(inv.account_number)}")
         canvas.setFont(FONT, 8)
         canvas.setFillColor(MUTED)
         canvas.drawString(MARGIN_L, 10 * mm, _fit(canvas, " · ".join(parts), FONT, 8, 130 * mm))
@@ -366,8 +415,9 @@ class _InvoiceDrawing:
             MARGIN_L, _y(18 * mm), _fit(canvas, inv.issuer.name, FONT_BOLD, 11, 95 * mm)
         )
         canvas.setFont(FONT_BOLD, 11)
+        title = labels["credit_title"] if inv.credits_invoice else labels["invoice"]
         canvas.drawRightString(
-            PAGE_W - MARGIN_R, _y(18 * mm), f"{labels['invoice']} {inv.invoice_number}"
+            PAGE_W - MARGIN_R, _y(18 * mm), f"{title} {inv.invoice_number}"
         )
         canvas.setFont(FONT, 8.5)
         canvas.setFillColor(MUTED)
@@ -382,11 +432,12 @@ class _InvoiceDrawing:
                 95 * mm,
             ),
         )
-        canvas.drawRightString(
-            PAGE_W - MARGIN_R,
-            _y(23 * mm),
-            f"{labels['due_date']} {_format_date(inv.due_date, lang)}",
-        )
+        if not inv.credits_invoice:
+            canvas.drawRightString(
+                PAGE_W - MARGIN_R,
+                _y(23 * mm),
+                f"{labels['due_date']} {_format_date(inv.due_date, lang)}",
+            )
         canvas.setStrokeColor(RULE)
         canvas.setLineWidth(0.5)
         canvas.line(MARGIN_L, _y(26 * mm), PAGE_W - MARGIN_R, _y(26 * mm))
@@ -435,20 +486,23 @@ def _lines_table(inv: InvoicePrint, styles: dict[str, ParagraphStyle]) -> Table:
 
 def _totals_table(inv: InvoicePrint) -> Table:
     labels, lang = _labels(inv.language), inv.language
-    rows = [
-        [labels["net"], format_money(inv.net_ore, lang)],
-        [labels["vat_total"], format_money(inv.vat_ore, lang)],
-        [labels["total"], format_money(inv.total_ore, lang)],
-    ]
-    table = Table(rows, colWidths=[50 * mm, 32 * mm], hAlign="RIGHT")
+    rows = [[labels["net"], format_money(inv.net_ore, lang)]]
+    if inv.credits_invoice:  # the VAT credited, per rate, with the base it is computed on
+        for rate, (base, vat) in sorted(vat_by_rate(inv.lines).items(), reverse=True):
+            rows.append([labels["vat_of"].format(rate=rate, base=format_money(base, lang)), format_money(vat, lang)])
+    rows.append([labels["vat_total"], format_money(inv.vat_ore, lang)])
+    rows.append([labels["credited_total"] if inv.credits_invoice else labels["total"],
+                 format_money(inv.total_ore, lang)])
+    last = len(rows) - 1
+    table = Table(rows, colWidths=[62 * mm if inv.credits_invoice else 50 * mm, 32 * mm], hAlign="RIGHT")
     table.setStyle(
         TableStyle(
             [
                 ("FONT", (0, 0), (-1, -1), FONT, 9),
-                ("FONT", (0, 2), (-1, 2), FONT_BOLD, 10),
+                ("FONT", (0, last), (-1, last), FONT_BOLD, 10),
                 ("TEXTCOLOR", (0, 0), (-1, -1), INK),
                 ("ALIGN", (1, 0), (1, -1), "RIGHT"),
-                ("LINEABOVE", (0, 2), (-1, 2), 0.8, INK),
+                ("LINEABOVE", (0, last), (-1, last), 0.8, INK),
                 ("TOPPADDING", (0, 0), (-1, -1), 2),
                 ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
                 ("LEFTPADDING", (0, 0), (-1, -1), 4),
@@ -456,6 +510,50 @@ def _totals_table(inv: InvoicePrint) -> Table:
             ]
         )
     )
+    return table
+
+
+def vat_by_rate(lines) -> dict[int, tuple[int, int]]:
+    """Per VAT rate: (net base, VAT) in øre, from the line totals (incl. VAT) and rates."""
+    out: dict[int, tuple[int, int]] = {}
+    for line in lines:
+        rate = line.vat_rate_percent
+        vat = line.line_vat_ore
+        if vat is None:  # from the total incl. VAT: the VAT is the part above the base
+            vat = line.line_total_ore - int((Decimal(line.line_total_ore) * 100 / (100 + rate)).to_integral_value())
+        base, total_vat = out.get(rate, (0, 0))
+        out[rate] = (base + line.line_total_ore - vat, total_vat + vat)
+    return out
+
+
+def _credit_block(inv: InvoicePrint, styles: dict[str, ParagraphStyle]) -> Table:
+    """In place of the payment slip: nothing to pay, no KID, and what happens to the amount."""
+    labels, lang = _labels(inv.language), inv.language
+    title = Paragraph(
+        escape(labels["credit_block"]),
+        ParagraphStyle("pay_title", parent=styles["head"], fontSize=11, leading=14),
+    )
+    rows = [
+        [title, ""],
+        [labels["credited_total"], format_money(inv.total_ore, lang)],
+        [Paragraph(escape(labels["credit_pay_note"].format(number=inv.credits_invoice[0])), styles["small"]), ""],
+    ]
+    table = Table(rows, colWidths=[55 * mm, CONTENT_W - 55 * mm], hAlign="LEFT")
+    table.setStyle(TableStyle([
+        ("SPAN", (0, 0), (-1, 0)),
+        ("SPAN", (0, -1), (-1, -1)),
+        ("FONT", (0, 1), (0, 1), FONT, 10),
+        ("FONT", (1, 1), (1, 1), FONT_BOLD, 12),
+        ("TEXTCOLOR", (0, 0), (-1, -1), INK),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("BOX", (0, 0), (-1, -1), 1, INK),
+        ("BACKGROUND", (0, 0), (-1, -1), SHADE),
+        ("LINEBELOW", (0, 0), (-1, 0), 0.5, RULE),
+        ("TOPPADDING", (0, 0), (-1, -1), 4),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+        ("LEFTPADDING", (0, 0), (-1, -1), 8),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 8),
+    ]))
     return table
 
 
@@ -515,6 +613,7 @@ def render_invoice_pdf(inv: InvoicePrint) -> bytes:
         raise ValueError(f"account number must be 11 digits, got {inv.account_number!r}")
     drawing = _InvoiceDrawing(inv)
     styles = _styles()
+    doc_word = labels["credit_title"] if inv.credits_invoice else labels["invoice"]
     buf = io.BytesIO()
     doc = BaseDocTemplate(
         buf,
@@ -523,9 +622,9 @@ def render_invoice_pdf(inv: InvoicePrint) -> bytes:
         rightMargin=MARGIN_R,
         topMargin=LATER_BODY_TOP,
         bottomMargin=FOOTER_H,
-        title=f"{labels['invoice']} {inv.invoice_number}",
+        title=f"{doc_word} {inv.invoice_number}",
         author=inv.issuer.name,
-        subject=f"{labels['invoice']} {inv.invoice_number} – {inv.customer.name}",
+        subject=f"{doc_word} {inv.invoice_number} – {inv.customer.name}",
         creator=inv.issuer.name,
         lang={"nb": "nb-NO", "nn": "nn-NO"}.get(inv.language, "en"),
         invariant=1,
@@ -563,14 +662,23 @@ def render_invoice_pdf(inv: InvoicePrint) -> bytes:
             PageTemplate(id="Later", frames=[later_frame], onPage=drawing.later_page),
         ]
     )
-    story = [
+    story = []
+    if inv.credits_invoice:
+        number, day = inv.credits_invoice
+        story.append(Paragraph(escape(labels["credits_invoice"].format(
+            number=number, date=_format_date(day, inv.language))),
+            ParagraphStyle("credits", parent=styles["head"], fontSize=11, leading=14)))
+        if inv.credit_reason:
+            story.append(Paragraph(escape(labels["credit_reason"].format(reason=inv.credit_reason)), styles["cell"]))
+        story.append(Spacer(1, 4 * mm))
+    story += [
         _lines_table(inv, styles),
         Spacer(1, 4 * mm),
         KeepTogether(
             [
                 _totals_table(inv),
                 Spacer(1, 8 * mm),
-                _payment_block(inv, styles),
+                _credit_block(inv, styles) if inv.credits_invoice else _payment_block(inv, styles),
             ]
         ),
     ]

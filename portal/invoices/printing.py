@@ -40,5 +40,5 @@ def batch_pdf(sess: Session, issuer_id: int, day: dt.date) -> bytes | None:
         contact = inv.contact
         recipient = PartyInfo(contact.name, contact.address_lines[1:])
         items.append((recipient, invoices.sender_party(inv.issuer), inv.number, invoices.invoice_pdf(inv),
-                      invoices.print_language(contact)))
+                      invoices.print_language(contact), inv.kind.value))
     return render_print_batch(items)

@@ -7,7 +7,7 @@ import io
 from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from portal.agreements.models import ConsentReceipt, ConsentRequest, EFakturaAgreement
 from portal.agreements.reachability import Route
@@ -17,13 +17,16 @@ from portal.contacts.rules import efaktura_blockers
 from portal.core import pagination
 from portal.invoices.models import Invoice
 from portal.invoices.services import plan_route
-from portal.invoices.states import Channel, InvoiceState
+from portal.invoices.states import Channel, DocumentKind, InvoiceState
 
 
 def invoice_counts(sess: Session, issuer_id: int) -> dict[str, int]:
-    rows = sess.execute(select(Invoice.state, func.count()).where(Invoice.issuer_id == issuer_id)
-                        .group_by(Invoice.state)).all()
-    counts = {state.value: n for state, n in rows}
+    """Invoices per state (credit notes are counted on their own, with the amount they credited)."""
+    rows = sess.execute(select(Invoice.kind, Invoice.state, func.count(), func.coalesce(func.sum(Invoice.total_ore), 0))
+                        .where(Invoice.issuer_id == issuer_id).group_by(Invoice.kind, Invoice.state)).all()
+    counts = {state.value: n for kind, state, n, _total in rows if kind is DocumentKind.INVOICE}
+    counts["credit_notes"] = sum(n for kind, _state, n, _total in rows if kind is DocumentKind.CREDIT_NOTE)
+    counts["credited_ore"] = -sum(int(total) for kind, _state, _n, total in rows if kind is DocumentKind.CREDIT_NOTE)
     counts["contacts"] = sess.scalar(select(func.count()).select_from(Contact)
                                      .where(Contact.issuer_id == issuer_id)) or 0
     counts["agreements_active"] = sess.scalar(
@@ -39,6 +42,7 @@ class SentFilter:
 
     state: InvoiceState | None = None
     channel: Channel | None = None
+    kind: DocumentKind | None = None  # invoices or credit notes
     issued_from: dt.date | None = None
     issued_to: dt.date | None = None
     contact_id: int | None = None
@@ -52,6 +56,8 @@ def _sent_stmt(issuer_id: int, filters: SentFilter):
         stmt = stmt.where(Invoice.state == filters.state)
     if filters.channel is not None:
         stmt = stmt.where(Invoice.channel == filters.channel)
+    if filters.kind is not None:
+        stmt = stmt.where(Invoice.kind == filters.kind)
     if filters.issued_from is not None:
         stmt = stmt.where(Invoice.issue_date >= filters.issued_from)
     if filters.issued_to is not None:
@@ -79,7 +85,9 @@ def sent_documents(sess: Session, issuer_id: int, filters: SentFilter, *, cursor
     the issuer's index for its state, channel or contact; filtered by issue date, newest issue
     date first, then time and id (``ix_invoices_issuer_issued_created``), so a month long ago is
     not found by reading every later invoice."""
-    stmt = _sent_stmt(issuer_id, filters).options(joinedload(Invoice.contact), joinedload(Invoice.nettbank_document))
+    # Each row's customer, nettbank receipt and (for a credit note) the invoice it credits, with the page.
+    stmt = _sent_stmt(issuer_id, filters).options(joinedload(Invoice.contact), joinedload(Invoice.nettbank_document),
+                                                  joinedload(Invoice.credited_invoice))
     if by_issue_date(filters):
         return pagination.newest_first_by(sess, stmt, Invoice, Invoice.issue_date, cursor=cursor, size=size)
     return pagination.newest_first(sess, stmt, Invoice, cursor=cursor, size=size)
@@ -88,16 +96,21 @@ def sent_documents(sess: Session, issuer_id: int, filters: SentFilter, *, cursor
 def by_issue_date(filters: SentFilter) -> bool:
     """A date range with no narrower filter is listed in issue-date order."""
     dated = filters.issued_from is not None or filters.issued_to is not None
-    return dated and filters.state is None and filters.channel is None and filters.contact_id is None
+    return (dated and filters.state is None and filters.channel is None and filters.contact_id is None
+            and filters.kind is None)
 
 
 CSV_LIMIT = 100_000
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _CSV_HEADER = {
-    "nb": ("Fakturanummer", "Kundenummer", "Kunde", "Beløp (kr)", "Fakturadato", "Forfallsdato", "Kanal", "Status"),
+    "nb": ("Fakturanummer", "Kundenummer", "Kunde", "Beløp (kr)", "Fakturadato", "Forfallsdato", "Kanal", "Status",
+           "Dokumenttype", "Krediterer faktura"),
     "en": ("Invoice number", "Customer number", "Customer", "Amount (NOK)", "Invoice date", "Due date",
-           "Channel", "Status"),
+           "Channel", "Status", "Document type", "Credits invoice"),
 }
+# The document type as a spreadsheet shows it; amounts of credit notes are negative.
+_CSV_KIND = {"nb": {DocumentKind.INVOICE: "Faktura", DocumentKind.CREDIT_NOTE: "Kreditnota"},
+             "en": {DocumentKind.INVOICE: "Invoice", DocumentKind.CREDIT_NOTE: "Credit note"}}
 
 
 def spreadsheet_safe(value: str) -> str:
@@ -112,17 +125,21 @@ def sent_documents_csv(sess: Session, issuer_id: int, filters: SentFilter, *, la
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     writer.writerow(_CSV_HEADER[language])
-    stmt = (_sent_stmt(issuer_id, filters).options(joinedload(Invoice.contact))
+    stmt = (_sent_stmt(issuer_id, filters).options(joinedload(Invoice.contact), selectinload(Invoice.credited_invoice))
             .order_by(Invoice.created_at.desc(), Invoice.id.desc()).limit(CSV_LIMIT))
     for inv in sess.scalars(stmt).unique():
         amount = f"{inv.total_ore // 100},{inv.total_ore % 100:02d}" if language == "nb" else \
             f"{inv.total_ore // 100}.{inv.total_ore % 100:02d}"
         if inv.total_ore < 0:
             amount = "-" + amount.replace("-", "")
-        writer.writerow([spreadsheet_safe(str(x)) for x in (
-            inv.number, inv.contact.customer_number, inv.contact.name, amount,
+        # the amount is written by us (a signed number, negative for a credit note): a number, not a formula
+        row = [spreadsheet_safe(str(x)) for x in (inv.number, inv.contact.customer_number, inv.contact.name)]
+        row.append(amount)
+        row += [spreadsheet_safe(str(x)) for x in (
             inv.issue_date.isoformat(), inv.due_date.isoformat(),
-            inv.channel.value if inv.channel else "", inv.state.value)])
+            inv.channel.value if inv.channel else "", inv.state.value, _CSV_KIND[language][inv.kind],
+            inv.credited_invoice.number if inv.credited_invoice else "")]
+        writer.writerow(row)
     return "\ufeff" + out.getvalue()
 
 
@@ -163,7 +180,8 @@ def dashboard(sess: Session, issuer_id: int, now: dt.datetime) -> Dashboard:
               ("open", open_now), ("expired", expired)]
     delivered = dict(sess.execute(
         select(Invoice.channel, func.count()).where(
-            Invoice.issuer_id == issuer_id, Invoice.delivered_at >= since, Invoice.channel.is_not(None))
+            Invoice.issuer_id == issuer_id, Invoice.delivered_at >= since, Invoice.channel.is_not(None),
+            Invoice.kind == DocumentKind.INVOICE)
         .group_by(Invoice.channel)).all())
     channels = [(c.value, delivered.get(c, 0)) for c in Channel]
     failed = sess.scalar(select(func.count()).select_from(Invoice).where(

@@ -530,10 +530,12 @@ def print_data(inv: Invoice):
         invoice_number=inv.number, customer_number=contact.customer_number,
         issue_date=inv.issue_date, due_date=inv.due_date, kid=inv.kid, account_number=inv.account_number,
         lines=tuple(InvoiceLinePrint(ln.description, ln.quantity, ln.unit_price_ore, ln.vat_rate_percent,
-                                     ln.line_net_ore + ln.line_vat_ore) for ln in inv.lines),
+                                     ln.line_net_ore + ln.line_vat_ore, ln.line_vat_ore) for ln in inv.lines),
         net_ore=inv.net_ore, vat_ore=inv.vat_ore, total_ore=inv.total_ore,
         language=print_language(contact),
         issuer_vat_registered=bool(inv.issuer.vat_registered),
+        credits_invoice=(credited.number, credited.issue_date) if (credited := inv.credited_invoice) else None,
+        credit_reason=inv.credit_reason,
     )
 
 

@@ -15,3 +15,5 @@ invoice_failed = _signals.signal("invoice-failed")
 invoice_paid = _signals.signal("invoice-paid")
 # A draft is about to be deleted: rows of higher features that point at it go first.
 draft_deleting = _signals.signal("draft-deleting")
+# A credit note was made for an invoice (sender: the credit note; ``credited``: the invoice).
+invoice_credited = _signals.signal("invoice-credited")

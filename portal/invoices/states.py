@@ -24,6 +24,11 @@ class InvoiceAction(enum.Enum):
     REROUTE = "reroute"  # the recipient can no longer be reached on the chosen channel: another one
 
 
+class DocumentKind(enum.Enum):
+    INVOICE = "invoice"
+    CREDIT_NOTE = "credit_note"  # kreditnota: corrects an issued invoice, which is never changed
+
+
 class Channel(enum.Enum):
     NETTBANK = "nettbank"
     EMAIL = "email"

@@ -37,6 +37,7 @@ from portal.core.identifiers import (
     validate_org_number,
 )
 from portal.core.outbox import OutboxAction, OutboxKind, OutboxMessage, OutboxStatus
+from portal.invoices import credit_notes
 from portal.invoices import services as invoices
 from portal.invoices.models import Invoice
 from portal.invoices.states import InvoiceState
@@ -425,6 +426,7 @@ class InvoiceStatus:
     route: list[Event]
     outbox: list[OutboxMessage]
     timeline: list[Event]
+    credit_notes: list[Invoice] = field(default_factory=list)  # of an invoice: the credit notes that correct it
 
 
 def invoice_status(sess: Session, user: SupportUser, invoice_id: int) -> InvoiceStatus | None:
@@ -436,7 +438,8 @@ def invoice_status(sess: Session, user: SupportUser, invoice_id: int) -> Invoice
     rows = list(sess.scalars(select(OutboxMessage).where(OutboxMessage.invoice_id == inv.id)
                              .order_by(OutboxMessage.id)))
     record(sess, user, "view", target_type="invoice", target_id=inv.id, detail=inv.number)
-    return InvoiceStatus(invoice=inv, route=route, outbox=rows, timeline=line)
+    return InvoiceStatus(invoice=inv, route=route, outbox=rows, timeline=line,
+                         credit_notes=credit_notes.credit_notes_of(sess, inv))
 
 
 @dataclass

@@ -97,6 +97,26 @@ class InvoiceIn(Strict):
     lines: list[LineIn] = Field(min_length=1, max_length=200)
 
 
+class CreditLineIn(Strict):
+    position: int = Field(ge=1, le=1000, description="The invoice line's position (1 for the first line).")
+    quantity: str = Field(max_length=20, description="How much of the line to credit; decimal, up to three decimals.",
+                          examples=["1", "0.5"])
+
+
+class CreditAmountIn(Strict):
+    vat_rate_percent: Literal[25, 15, 12, 0] = Field(description="A VAT rate of the invoice's lines.")
+    amount_ore: int = Field(ge=0, le=10**12, description="The amount to credit at this rate, including VAT, in øre.")
+
+
+class CreditNoteIn(Strict):
+    lines: list[CreditLineIn] | None = Field(
+        None, max_length=200, description="The quantities to credit; leave out lines and amounts to credit all "
+                                          "that remains.")
+    amounts: list[CreditAmountIn] | None = Field(
+        None, max_length=4, description="An amount per VAT rate to credit (a price reduction), with or without lines.")
+    reason: str | None = Field(None, max_length=300, description="Shown on the credit note; required with lines.")
+
+
 class Line(BaseModel):
     position: int
     description: str
@@ -133,6 +153,12 @@ class Invoice(BaseModel):
     delivered_at: dt.datetime | None
     held_until: dt.datetime | None
     failure_reason: str | None
+    kind: Literal["invoice", "credit_note"] = Field(
+        description="A credit note corrects an invoice: its amounts are negative and there is nothing to pay.")
+    credits_invoice_id: int | None = Field(description="On a credit note: the invoice it credits.")
+    credit_reason: str | None = Field(description="On a credit note: why the invoice was credited.")
+    credited_ore: int = Field(description="On an invoice: how much credit notes have taken back (incl. VAT).")
+    amount_due_ore: int = Field(description="On an invoice: the total less what is credited; 0 on a credit note.")
     lines: list[Line]
     history: list[HistoryEntry] | None = None
 
@@ -144,6 +170,7 @@ class InvoicePage(BaseModel):
 
 class SentQuery(BaseModel):
     status: Literal["draft", "held", "sending", "delivered", "failed"] | None = None
+    kind: Literal["invoice", "credit_note"] | None = None
     channel: Literal["nettbank", "email", "post"] | None = None
     issued_from: dt.date | None = None
     issued_to: dt.date | None = None

@@ -18,6 +18,8 @@ from spectree import Response as Resp
 from spectree import SecurityScheme, SecuritySchemeData, SpecTree
 from spectree.models import SecureType
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from portal.areas.api import schemas
 from portal.areas.api.problems import (
@@ -39,9 +41,9 @@ from portal.core.states import InvalidTransition
 from portal.core.text import MSG_CONTROL, control_fields
 from portal.integrations import credentials, ehf, idempotency, ratelimit
 from portal.integrations.models import ApiCredential
-from portal.invoices import queries, services
+from portal.invoices import credit_notes, queries, services
 from portal.invoices.models import Invoice
-from portal.invoices.states import Channel, InvoiceState
+from portal.invoices.states import Channel, DocumentKind, InvoiceState
 from portal.issuers.models import Issuer
 from portal.issuers.services import scoped_get
 
@@ -296,7 +298,9 @@ def _invoice_out(inv: Invoice, *, history: bool = False) -> schemas.Invoice:
         channel=inv.channel.value if inv.channel else None, issue_date=inv.issue_date, due_date=inv.due_date,
         kid=inv.kid, account_number=inv.account_number, net_ore=inv.net_ore, vat_ore=inv.vat_ore,
         total_ore=inv.total_ore, issued_at=inv.issued_at, delivered_at=inv.delivered_at,
-        held_until=inv.held_until, failure_reason=inv.failure_reason,
+        held_until=inv.held_until, failure_reason=inv.failure_reason, kind=inv.kind.value,
+        credits_invoice_id=inv.credits_invoice_id, credit_reason=inv.credit_reason, credited_ore=inv.credited_ore,
+        amount_due_ore=inv.amount_due_ore,
         lines=[schemas.Line(position=ln.position, description=ln.description, quantity=str(ln.quantity),
                             unit_price_ore=ln.unit_price_ore, vat_rate_percent=ln.vat_rate_percent,
                             line_net_ore=ln.line_net_ore, line_vat_ore=ln.line_vat_ore) for ln in inv.lines])
@@ -311,7 +315,7 @@ def _invoice_out(inv: Invoice, *, history: bool = False) -> schemas.Invoice:
 
 def _public_data(data: dict | None) -> dict:
     return {k: v for k, v in (data or {}).items() if k in ("channel", "route", "reason", "held_until", "status",
-                                                            "batch_date")}
+                                                            "batch_date", "credit_note_id", "amount_ore")}
 
 
 def _invoice_or_404(invoice_id: int) -> Invoice:
@@ -440,6 +444,76 @@ def send_invoice(invoice_id: int):
     return _json(_invoice_out(inv, history=True))
 
 
+_CREDIT_REFUSALS = {"fully_credited": "already-credited"}
+
+
+@bp.post("/invoices/<int:invoice_id>/credit-notes")
+@requires("write")
+@spec.validate(json=schemas.CreditNoteIn, resp=Resp(HTTP_201=schemas.Invoice, HTTP_409=schemas.Problem, **PROBLEMS),
+               tags=["invoices"])
+def create_credit_note(invoice_id: int):
+    """Credit a delivered invoice: all that remains (no `lines`, no `amounts`), or quantities of
+    its lines and/or an amount per VAT rate, with a `reason`. The credit note gets the next number, is sent the way the invoice went, and is
+    answered with 201. Refusals: 409 `already-credited` or `not-creditable`, 422 `too-much`."""
+    inv = _invoice_or_404(invoice_id)
+    body = _parse(schemas.CreditNoteIn, _json_body())
+    chosen = None
+    if body.lines is not None:
+        by_position = {ln.position: i for i, ln in enumerate(inv.lines)}
+        chosen, errors = [], []
+        for i, line in enumerate(body.lines):
+            qty = _quantity(line.quantity)
+            if line.position not in by_position:
+                errors.append(field_error(f"lines.{i}.position", str(credit_notes.MSG_UNKNOWN_LINE)))
+            elif qty is None:
+                errors.append(field_error(f"lines.{i}.quantity",
+                                          _("Antallet må være større enn null, med høyst tre desimaler.")))
+            else:
+                chosen.append(credit_notes.CreditLine(by_position[line.position], qty))
+        if errors:
+            raise validation_problem(errors)
+    amounts = None
+    if body.amounts is not None:
+        amounts = {}
+        for a in body.amounts:
+            amounts[a.vat_rate_percent] = amounts.get(a.vat_rate_percent, 0) + a.amount_ore
+    try:
+        note = credit_notes.create_credit_note(db.session, inv, _actor(g.api_credential), lines=chosen,
+                                               amounts=amounts, reason=body.reason or "")
+    except credit_notes.NotCreditable as exc:
+        db.session.rollback()
+        raise ApiProblem(409, _CREDIT_REFUSALS.get(exc.code, "not-creditable"), str(exc.message),
+                         title=_("Fakturaen kan ikke krediteres")) from None
+    except credit_notes.CreditInputError as exc:
+        db.session.rollback()
+        index_to_position = {i: ln.position for i, ln in enumerate(inv.lines)}
+        items = []
+        rate_index = {a.vat_rate_percent: i for i, a in enumerate(body.amounts or [])}
+        for name, message in exc.errors.items():
+            head, _sep, rest = name.partition(".")
+            field = name
+            if head == "amounts" and rest.isdigit() and int(rest) in rate_index:
+                field = f"amounts.{rate_index[int(rest)]}.amount_ore"
+            if head == "lines" and rest.split(".")[0].isdigit() and chosen is not None:
+                line_index = int(rest.split(".")[0])
+                # back to the request's own line, whose position named this invoice line
+                where = next((i for i, ln in enumerate(body.lines)
+                              if ln.position == index_to_position.get(line_index)), line_index)
+                field = f"lines.{where}.quantity"
+            items.append(field_error(field, message))
+        if exc.code == "too_much":
+            raise ApiProblem(422, "too-much", _("Kreditnotaen ville kreditert mer enn det som gjenstår av fakturaen. "
+                                                "Ingenting ble lagret."), errors=items,
+                             title=_("For mye å kreditere")) from None
+        raise validation_problem(items) from None
+    except (StaleDataError, IntegrityError):
+        db.session.rollback()
+        raise ApiProblem(409, "credit-conflict", _("Fakturaen ble kreditert i samme øyeblikk av en annen "
+                                                   "forespørsel. Les fakturaen og prøv igjen."),
+                         headers={"Retry-After": "1"}) from None
+    return _json(_invoice_out(note, history=True), 201, url_for("api.get_invoice", invoice_id=note.id))
+
+
 @bp.get("/invoices/<int:invoice_id>")
 @requires("read")
 @spec.validate(resp=Resp(HTTP_200=schemas.Invoice, **PROBLEMS), tags=["invoices"])
@@ -461,6 +535,7 @@ def list_invoices():
         raise validation_problem([field_error("contact_id", _("Kontakten finnes ikke."))])
     filters = queries.SentFilter(
         state=InvoiceState(q.status) if q.status else None, channel=Channel(q.channel) if q.channel else None,
+        kind=DocumentKind(q.kind) if q.kind else None,
         issued_from=q.issued_from, issued_to=q.issued_to, contact_id=q.contact_id, number=q.number or None)
     page = queries.sent_documents(db.session, issuer_id, filters, cursor=q.cursor, size=q.limit)
     return _json(schemas.InvoicePage(items=[_invoice_out(inv) for inv in page.rows], next_cursor=page.next_cursor))

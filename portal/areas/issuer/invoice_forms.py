@@ -157,3 +157,26 @@ class InvoiceForm(PortalForm):
             self.form_errors.append(str(_l("Fyll ut minst én fakturalinje, eller et totalbeløp.")))
             ok = False
         return ok
+
+
+class CreditNoteForm(PortalForm):
+    """A credit note for an issued invoice: the whole of what remains, or chosen quantities of
+    its lines (``quantity-<index>``, read by the view, one per line) with a reason."""
+
+    reason = StringField(_l("Årsak"), validators=[Optional(), Length(max=300, message=_l(
+        "Årsaken kan være høyst 300 tegn."))],
+        description=_l("Står på kreditnotaen, for eksempel «returnert vare» eller «feil pris»."))
+
+
+def parse_credit_quantity(text: str) -> Decimal:
+    """A quantity to credit as people write it ("1", "0,5"); empty is nothing."""
+    raw = re.sub(r"\s", "", text or "").replace(",", ".")
+    if not raw:
+        return Decimal(0)
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise AmountError(_l("Skriv antallet som et tall, for eksempel 2 eller 1,5.")) from None
+    if not value.is_finite() or value < 0 or value.as_tuple().exponent < -3:
+        raise AmountError(_l("Antallet kan ikke være negativt og kan ha høyst tre desimaler."))
+    return value

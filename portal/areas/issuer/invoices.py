@@ -9,9 +9,17 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from portal.areas.issuer.account_forms import ActionForm
-from portal.areas.issuer.invoice_forms import InvoiceForm
+from portal.areas.issuer.invoice_forms import (
+    AmountError,
+    CreditNoteForm,
+    InvoiceForm,
+    parse_credit_quantity,
+    parse_kroner,
+)
 from portal.contacts.models import Contact
 from portal.contacts.rules import efaktura_blockers
 from portal.core import db, pagination
@@ -20,9 +28,9 @@ from portal.core.events import Event
 from portal.core.formatting import OSLO, local_time
 from portal.core.identifiers import InvalidIdentifier
 from portal.core.states import InvalidTransition
-from portal.invoices import queries, services
+from portal.invoices import credit_notes, queries, services
 from portal.invoices.models import Invoice
-from portal.invoices.states import Channel, InvoiceState
+from portal.invoices.states import Channel, DocumentKind, InvoiceState
 from portal.issuers.services import scoped_get, staff_actor
 
 bp = Blueprint("invoices", __name__)
@@ -199,7 +207,84 @@ def show(invoice_id: int):
     inv = _invoice_or_404(invoice_id)
     history = list(db.session.scalars(select(Event).where(Event.invoice_id == inv.id)
                                       .order_by(Event.created_at, Event.id)))
-    return render_template("invoices/show.html", inv=inv, history=history, form=ActionForm())
+    notes = credit_notes.credit_notes_of(db.session, inv)
+    return render_template("invoices/show.html", inv=inv, history=history, form=ActionForm(), credit_notes=notes,
+                           credit_refusal=credit_notes.refusal(inv))
+
+
+@bp.route("/utsteder/fakturaer/<int:invoice_id>/krediter", methods=["GET", "POST"])
+@issuer_login_required
+def credit(invoice_id: int):
+    """Credit an issued invoice: all that remains (one click, confirmed on this page) or chosen
+    quantities of its lines, with a reason. The credit note goes to the customer at once."""
+    inv = _invoice_or_404(invoice_id)
+    refused = credit_notes.refusal(inv)
+    if refused is not None:
+        flash(str(refused.message), "info")
+        return redirect(url_for("invoices.show", invoice_id=inv.id))
+    form = CreditNoteForm()
+    left = credit_notes.remaining_lines(db.session, inv)
+    by_rate = credit_notes.remaining_by_rate(db.session, inv)
+    line_errors: dict[int, str] = {}
+    rate_errors: dict[int, str] = {}
+    quantities: dict[int, str] = {}
+    typed_amounts: dict[int, str] = {}
+    if form.validate_on_submit():
+        full = request.form.get("action") == "full"
+        chosen: list[credit_notes.CreditLine] = []
+        amounts: dict[int, int] = {}
+        if not full:
+            for i in range(len(left)):
+                raw = request.form.get(f"quantity-{i}", "")
+                quantities[i] = raw[:20]
+                try:
+                    chosen.append(credit_notes.CreditLine(i, parse_credit_quantity(raw)))
+                except AmountError as exc:
+                    line_errors[i] = str(exc.args[0])
+            for rate in by_rate:
+                raw = request.form.get(f"amount-{rate}", "").strip()
+                typed_amounts[rate] = raw[:20]
+                if raw:
+                    try:
+                        amounts[rate] = parse_kroner(raw)
+                    except AmountError as exc:
+                        rate_errors[rate] = str(exc.args[0])
+        if not line_errors and not rate_errors:
+            try:
+                note = credit_notes.create_credit_note(
+                    db.session, inv, staff_actor(current_user), lines=None if full else chosen,
+                    amounts=None if full else amounts, reason=form.reason.data or "")
+            except credit_notes.NotCreditable as exc:
+                flash(str(exc.message), "info")
+                return redirect(url_for("invoices.show", invoice_id=inv.id))
+            except (StaleDataError, IntegrityError):  # another credit note of this invoice won the race
+                db.session.rollback()
+                flash(_("Fakturaen ble kreditert av noen andre i samme øyeblikk. Se hva som gjenstår, og prøv igjen."),
+                      "info")
+                return redirect(url_for("invoices.show", invoice_id=invoice_id))
+            except credit_notes.CreditInputError as exc:
+                for name, message in exc.errors.items():
+                    head, _sep, rest = name.partition(".")
+                    if name == "reason":
+                        form.reason.errors = list(form.reason.errors) + [message]
+                    elif head == "lines" and rest.split(".")[0].isdigit():
+                        line_errors[int(rest.split(".")[0])] = message
+                    elif head == "amounts" and rest.isdigit():
+                        rate_errors[int(rest)] = message
+                    else:
+                        form.form_errors.append(message)
+            else:
+                flash(_("Kreditnota %(number)s er laget og sendes til kunden %(how)s.", number=note.number,
+                        how=_channel_words()[note.channel]), "success")
+                return redirect(url_for("invoices.show", invoice_id=note.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("invoices/credit.html", inv=inv, form=form, left=left, line_errors=line_errors,
+                           quantities=quantities, by_rate=by_rate, rate_errors=rate_errors,
+                           typed_amounts=typed_amounts), status
+
+
+def _channel_words() -> dict:
+    return {Channel.NETTBANK: _("til nettbanken"), Channel.EMAIL: _("på e-post"), Channel.POST: _("i posten")}
 
 
 @bp.post("/utsteder/fakturaer/<int:invoice_id>/send")
@@ -243,8 +328,7 @@ def send_again(invoice_id: int):
         db.session.rollback()
         flash(_("Fakturaen er ikke feilet, så den ble ikke sendt på nytt."), "info")
         return redirect(url_for("invoices.show", invoice_id=invoice_id))
-    words = {Channel.NETTBANK: _("til nettbanken"), Channel.EMAIL: _("på e-post"), Channel.POST: _("i posten")}
-    flash(_("Fakturaen sendes på nytt %(how)s.", how=words[channel]), "success")
+    flash(_("Fakturaen sendes på nytt %(how)s.", how=_channel_words()[channel]), "success")
     return redirect(url_for("invoices.show", invoice_id=inv.id))
 
 
@@ -254,8 +338,9 @@ def pdf(invoice_id: int):
     inv = _invoice_or_404(invoice_id)
     body = services.invoice_pdf(inv)
     safe = re.sub(r"[^A-Za-z0-9_-]", "_", inv.number)
+    word = "kreditnota" if inv.is_credit_note else "faktura"
     return Response(body, mimetype="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="faktura-{safe}.pdf"'})
+                    headers={"Content-Disposition": f'inline; filename="{word}-{safe}.pdf"'})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -264,6 +349,7 @@ def pdf(invoice_id: int):
 
 STATUS_FILTERS = {s.value: s for s in InvoiceState}
 CHANNEL_FILTERS = {c.value: c for c in Channel}
+KIND_FILTERS = {"faktura": DocumentKind.INVOICE, "kreditnota": DocumentKind.CREDIT_NOTE}
 
 
 def _parse_date(raw: str) -> dt.date | None:
@@ -294,6 +380,13 @@ def _sent_filter(issuer_id: int, args) -> tuple[queries.SentFilter, dict[str, st
             filters["kanal"] = channel
         else:
             notices.append(_("Ukjent kanal i filteret ble ignorert."))
+    kind = args.get("type", "")
+    if kind:
+        if kind in KIND_FILTERS:
+            query.kind = KIND_FILTERS[kind]
+            filters["type"] = kind
+        else:
+            notices.append(_("Ukjent dokumenttype i filteret ble ignorert."))
     for key, op in (("fra", "ge"), ("til", "le")):
         raw = args.get(key, "")
         if raw:
@@ -347,7 +440,7 @@ def sent():
     rows, next_cursor = page.rows, page.next_cursor
     return render_template("invoices/sent.html", invoices=rows, filters=filters, notices=notices,
                            next_cursor=next_cursor, contact=contact, statuses=list(STATUS_FILTERS),
-                           channels=list(CHANNEL_FILTERS), first_page=cursor is None)
+                           channels=list(CHANNEL_FILTERS), kinds=list(KIND_FILTERS), first_page=cursor is None)
 
 
 @bp.get("/utsteder/sendte.csv")

@@ -40,7 +40,8 @@ def _page(template: str, status: int = 200, **ctx):
 def index():
     consumer = current_consumer()
     rows, next_cursor = nettbank.nettbank_page(db.session, consumer, request.args.get("after"))
-    return _page("nettbank/index.html", rows=rows, next_cursor=next_cursor)
+    credits = nettbank.credit_notes_for(db.session, consumer, [inv.id for _doc, inv in rows])
+    return _page("nettbank/index.html", rows=rows, next_cursor=next_cursor, credits=credits)
 
 
 def _own_document(document_id: int) -> NettbankDocument:
@@ -55,7 +56,7 @@ def _own_document(document_id: int) -> NettbankDocument:
 def pdf(document_id: int):
     doc = _own_document(document_id)
     inv = db.session.get(Invoice, doc.invoice_id)
-    filename = f"faktura-{inv.number}.pdf"
+    filename = f"{'kreditnota' if inv.is_credit_note else 'faktura'}-{inv.number}.pdf"
     return Response(invoice_pdf(inv), mimetype="application/pdf",
                     headers={"Content-Disposition": content_disposition(filename, inline=True)})
 
@@ -70,7 +71,10 @@ def pay(document_id: int):
     doc = nettbank.mark_paid(db.session, current_consumer(), document_id)
     db.session.flush()
     inv = db.session.get(Invoice, doc.invoice_id)
-    flash(_("Faktura %(number)s er betalt.", number=inv.number), "success")
+    if doc.paid_at is None:
+        flash(_("Det er ingenting å betale for %(number)s: den er kreditert.", number=inv.number), "info")
+    else:
+        flash(_("Faktura %(number)s er betalt.", number=inv.number), "success")
     return redirect(url_for("nettbank.index"))
 
 
