@@ -12,6 +12,7 @@ import os
 import re
 import secrets
 import uuid
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -22,6 +23,12 @@ TEST_PG = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
 
 def pytest_configure(config):
     config._portal_tmp = None
+    # Evidence of earlier runs' browser failures (test-artifacts/browser-*) is removed so what is
+    # there belongs to this run: once, in the main process (with -n, before any worker starts; a
+    # worker must never remove what another has just saved).
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        for old in (Path(__file__).resolve().parent.parent / "test-artifacts").glob("browser-*"):
+            old.unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="session")
