@@ -74,6 +74,9 @@ class ConsentRequest(Base):
     def is_open(self) -> bool:
         return self.closed_at is None
 
+    # The dashboard: requests of the last days per issuer.
+    __table_args__ = (Index("ix_consent_requests_issuer_created", "issuer_id", "created_at"),)
+
 
 class ConsentReceipt(Base):
     """What the consumer saw and decided, and how they proved who they are."""
@@ -94,3 +97,6 @@ class ConsentReceipt(Base):
     decided_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     agreement: Mapped[EFakturaAgreement] = relationship()
+
+    # The dashboard: the answers to a set of requests.
+    __table_args__ = (Index("ix_consent_receipts_request", "consent_request_id", "decision"),)

@@ -104,6 +104,8 @@ class Invoice(Base):
         Index("ix_invoices_contact_state", "contact_id", "state"),
         # Sent documents filtered by issue date: ordered by (issue date, time, id) from this index.
         Index("ix_invoices_issuer_issued_created", "issuer_id", "issue_date", "created_at", "id"),
+        # The dashboard: deliveries of the last days by channel, read from the index alone.
+        Index("ix_invoices_issuer_delivered", "issuer_id", "delivered_at", "channel", "kind"),
         # The three-day sweep: held invoices whose deadline has come, oldest deadline first.
         Index("ix_invoices_state_held_until", "state", "held_until", "id"),
     )

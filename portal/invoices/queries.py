@@ -20,13 +20,21 @@ from portal.invoices.services import plan_route
 from portal.invoices.states import Channel, DocumentKind, InvoiceState
 
 
+ATTENTION_STATES = (InvoiceState.DRAFT, InvoiceState.HELD, InvoiceState.SENDING, InvoiceState.FAILED)
+
+
 def invoice_counts(sess: Session, issuer_id: int) -> dict[str, int]:
-    """Invoices per state (credit notes are counted on their own, with the amount they credited)."""
-    rows = sess.execute(select(Invoice.kind, Invoice.state, func.count(), func.coalesce(func.sum(Invoice.total_ore), 0))
-                        .where(Invoice.issuer_id == issuer_id).group_by(Invoice.kind, Invoice.state)).all()
-    counts = {state.value: n for kind, state, n, _total in rows if kind is DocumentKind.INVOICE}
-    counts["credit_notes"] = sum(n for kind, _state, n, _total in rows if kind is DocumentKind.CREDIT_NOTE)
-    counts["credited_ore"] = -sum(int(total) for kind, _state, _n, total in rows if kind is DocumentKind.CREDIT_NOTE)
+    """Invoices in the states that may need the issuer (draft, held, on their way, failed), and
+    the credit notes with the amount they credited. Each is a range of an index in the issuer's
+    order, so the count costs what is counted, not the issuer's whole history; how many were
+    delivered lately is the dashboard's (:func:`dashboard`)."""
+    rows = sess.execute(select(Invoice.state, func.count()).where(
+        Invoice.issuer_id == issuer_id, Invoice.state.in_(ATTENTION_STATES), Invoice.kind == DocumentKind.INVOICE)
+        .group_by(Invoice.state)).all()
+    counts = {state.value: n for state, n in rows}
+    notes = sess.execute(select(func.count(), func.coalesce(func.sum(Invoice.total_ore), 0)).where(
+        Invoice.issuer_id == issuer_id, Invoice.kind == DocumentKind.CREDIT_NOTE)).one()
+    counts["credit_notes"], counts["credited_ore"] = notes[0], -int(notes[1])
     counts["contacts"] = sess.scalar(select(func.count()).select_from(Contact)
                                      .where(Contact.issuer_id == issuer_id)) or 0
     counts["agreements_active"] = sess.scalar(
@@ -159,6 +167,11 @@ class Dashboard:
     failed: int
     unreachable: int  # private persons with neither e-mail nor a full postal address
     answers: list  # recent declines and stops: (ConsentReceipt, Contact)
+
+    @property
+    def delivered(self) -> int:
+        """Invoices delivered (or put in the print queue) in the last ``days`` days."""
+        return sum(n for _channel, n in self.channels)
 
 
 def dashboard(sess: Session, issuer_id: int, now: dt.datetime) -> Dashboard:
