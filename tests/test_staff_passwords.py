@@ -387,3 +387,16 @@ def test_set_support_password_command(app):
     prompted = runner.invoke(args=["set-support-password", "--email", email], input="enda-et-langt-passord\n" * 2)
     assert prompted.exit_code == 0, prompted.output
     assert "enda-et-langt-passord" not in prompted.output
+
+
+def test_a_reset_lifts_the_pause_after_wrong_passwords(app):
+    """An owner who tried wrong passwords until the account paused can log in at once with the
+    password set through the link."""
+    _uid, email = _issuer_user(app)
+    client = app.test_client()
+    for _ in range(6):
+        _post(client, LOGIN, {"email": email, "password": "feil-passord-123"})
+    assert _post(client, LOGIN, {"email": email, "password": PASSWORD}).status_code == 429
+    path = _request_link(app, email)
+    assert _post(client, path, {"password": NEW, "confirm": NEW}).status_code == 302
+    assert _post(client, LOGIN, {"email": email, "password": NEW}).status_code == 302

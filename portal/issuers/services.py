@@ -23,6 +23,7 @@ from portal.core.auth import (
     change_password,
     check_new_password,
     hash_password,
+    throttle,
     verify_password,
 )
 from portal.core.db import utcnow
@@ -344,6 +345,8 @@ def reset_password(sess: Session, token: str, new_password: str) -> IssuerUser:
     except LinkError:
         raise PasswordLinkError(LinkProblem.USED.value) from None
     change_password(sess, user, new_password)
+    # Earlier wrong guesses (often the owner's own) no longer hold the new password up.
+    throttle.clear(sess, "issuer", user.email)
     actor = staff_actor(user)
     if user.email_verified_at is None:
         user.email_verified_at = utcnow()
