@@ -119,7 +119,7 @@ TEST_SETTINGS = {
     # Generous limits (the store may be one Redis shared by every test process); tests of the
     # limits set their own.
     **{f"RATE_LIMIT_{name}": "100000/minute" for name in
-       ("CONSENT", "BANKID", "APPROVER", "SIGNUP", "STAFF_LOGIN", "SUPPORT_SEARCH")},
+       ("CONSENT", "BANKID", "APPROVER", "SIGNUP", "STAFF_LOGIN", "SUPPORT_SEARCH", "PASSWORD_RESET")},
 }
 
 

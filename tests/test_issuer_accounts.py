@@ -31,7 +31,7 @@ def test_signup_rejects_bad_input(app, client, post_form):
     assert resp.status_code == 422
     page = resp.get_data(as_text=True)
     assert "kontrollsifferet stemmer ikke" in page
-    assert "minst 10 tegn" in page
+    assert "minst 12 tegn" in page
     assert "Passordene er ikke like" in page
     assert query(app, lambda s: s.scalar(select(Issuer.id))) is None
 
@@ -124,7 +124,7 @@ def test_cli_create_issuer(app):
     assert bad.exit_code == 2 and "--org-number" in bad.output
     short = runner.invoke(args=["create-issuer", "--org-number", "971526920",
                                 "--email", "y@example.no", "--password", "kort"])
-    assert short.exit_code == 2 and "at least 10" in short.output
+    assert short.exit_code == 2 and "at least 12" in short.output
     bankrupt = runner.invoke(args=["create-issuer", "--org-number", "889640782",
                                    "--email", "y@example.no", "--password", "langt-passord-1"])
     assert bankrupt.exit_code == 2 and "konkurs" in bankrupt.output

@@ -15,7 +15,8 @@ LIMITED = {
     "bankid.login": "BANKID", "bankid.callback": "BANKID",
     "issuers.approver": "APPROVER", "issuers.approver_answer": "APPROVER",
     "issuers.signup": "SIGNUP", "issuers.login": "STAFF_LOGIN", "support.login": "STAFF_LOGIN",
-    "support.search": "SUPPORT_SEARCH",
+    "support.search": "SUPPORT_SEARCH", "issuers.forgot_password": "PASSWORD_RESET",
+    "issuers.change_password": "STAFF_LOGIN", "support.change_password": "STAFF_LOGIN",
 }
 
 

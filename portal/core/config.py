@@ -27,6 +27,7 @@ DEFAULT_RATE_LIMITS = {
     "SIGNUP": "10/hour",  # issuer sign-ups (each may send an e-mail), per address
     "STAFF_LOGIN": "20/minute",  # password attempts at the staff log-in pages, per address
     "SUPPORT_SEARCH": "60/minute",  # support searches, per address
+    "PASSWORD_RESET": "5/hour",  # forgotten-password requests, per address and per e-mail address asked for
 }
 
 # Shortest secret key and identity key accepted in production.
@@ -101,6 +102,7 @@ DEFAULTS: dict[str, tuple[object, object]] = {
     "CONSENT_LINK_MAX_AGE": (30 * 24 * 3600, int),
     "APPROVER_LINK_MAX_AGE": (7 * 24 * 3600, int),
     "EMAIL_LINK_MAX_AGE": (2 * 24 * 3600, int),
+    "PASSWORD_RESET_LINK_MAX_AGE": (3600, int),
     # Log-in sessions per realm: minutes without a request, and minutes at most in all.
     "ISSUER_IDLE_MINUTES": (60, int),
     "ISSUER_SESSION_MINUTES": (8 * 60, int),

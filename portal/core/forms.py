@@ -11,11 +11,13 @@ from functools import cache
 from babel.support import Translations
 from flask import current_app, has_request_context
 from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Field, FieldList, FormField, StringField, TextAreaField
+from wtforms import Field, FieldList, FormField, PasswordField, StringField, TextAreaField
 from wtforms.i18n import messages_path
-from wtforms.validators import ValidationError
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
+from portal.core.auth import MIN_PASSWORD_LENGTH, PasswordRefused, check_new_password
 from portal.core.text import MSG_CONTROL, has_control
 
 
@@ -66,3 +68,48 @@ class PortalForm(FlaskForm):
         super().__init__(*args, **kwargs)
         for field in self:
             _guard(field)
+
+
+# --- staff passwords: the same fields and the same rule on every form that sets one ----------
+
+def _new_password_field():
+    return PasswordField(_l("Nytt passord"),
+                         description=_l("Minst %(num)s tegn, og ikke e-postadressen din. Lange setninger er "
+                                        "lette å huske og vanskelige å gjette.", num=MIN_PASSWORD_LENGTH),
+                         validators=[DataRequired(_l("Velg et nytt passord.")),
+                                     Length(max=500, message=_l("Passordet kan ha høyst 500 tegn."))])
+
+
+def _confirm_field():
+    return PasswordField(_l("Gjenta det nye passordet"), validators=[
+        DataRequired(_l("Skriv det nye passordet en gang til.")),
+        EqualTo("password", message=_l("Passordene er ikke like."))])
+
+
+class NewPasswordForm(PortalForm):
+    """A new staff password, twice, held to the one rule of :func:`portal.core.auth.check_new_password`
+    (``email``: the account's address, which the password may not be)."""
+
+    password = _new_password_field()
+    confirm = _confirm_field()
+
+    def __init__(self, *args, email: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.account_email = email
+
+    def validate_password(self, field) -> None:
+        try:
+            check_new_password(field.data or "", email=self.account_email)
+        except PasswordRefused as exc:
+            raise ValidationError(str(exc.message)) from None
+
+
+class ChangePasswordForm(NewPasswordForm):
+    """The logged-in user's change: the current password first. Whether the new one equals the
+    current one is decided only after the current one is confirmed (the form would otherwise
+    tell a stranger at an open session whether a guess is the password)."""
+
+    current_password = PasswordField(_l("Nåværende passord"), validators=[
+        DataRequired(_l("Skriv passordet du logger inn med i dag.")), Length(max=500)])
+    password = _new_password_field()
+    confirm = _confirm_field()

@@ -20,12 +20,14 @@ class Purpose(enum.Enum):
     APPROVER = "issuer-agreement-approval"
     CONSENT = "efaktura-consent"
     EMAIL = "issuer-email-verification"
+    PASSWORD_RESET = "issuer-password-reset"
 
 
 MAX_AGE_SETTING = {
     Purpose.APPROVER: "APPROVER_LINK_MAX_AGE",
     Purpose.CONSENT: "CONSENT_LINK_MAX_AGE",
     Purpose.EMAIL: "EMAIL_LINK_MAX_AGE",
+    Purpose.PASSWORD_RESET: "PASSWORD_RESET_LINK_MAX_AGE",
 }
 
 

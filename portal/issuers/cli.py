@@ -11,6 +11,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask.cli import with_appcontext
 
 from portal.core import db
+from portal.core.auth import MIN_PASSWORD_LENGTH
 from portal.core.cli import fail
 from portal.core.identifiers import InvalidIdentifier, validate_account_number, validate_org_number
 from portal.issuers import services
@@ -19,7 +20,7 @@ from portal.issuers import services
 @click.command("create-issuer")
 @click.option("--org-number", required=True, help="Organisation number, nine digits.")
 @click.option("--email", required=True, help="E-mail of the first staff user (the log-in).")
-@click.option("--password", required=True, help="Password of that user, at least 10 characters.")
+@click.option("--password", required=True, help=f"Password of that user, at least {MIN_PASSWORD_LENGTH} characters.")
 @click.option("--admin-name", default="", help="Name of that user (defaults to the e-mail).")
 @click.option("--account-number", default="", help="Account number for payments (optional).")
 @click.option("--avtalegiro/--no-avtalegiro", default=False, help="The company uses AvtaleGiro today.")
@@ -41,8 +42,8 @@ def create_issuer(org_number: str, email: str, password: str, admin_name: str,
         address = validate_email(email.strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError:
         fail(f"--email {email!r} is not a valid e-mail address.")
-    if len(password) < services.MIN_PASSWORD_LENGTH:
-        fail(f"--password must have at least {services.MIN_PASSWORD_LENGTH} characters.")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        fail(f"--password must have at least {MIN_PASSWORD_LENGTH} characters.")
     try:
         outcome = services.create_issuer(db.session, org_number=org, admin_name=admin_name or address,
                                          email=address, password=password, account_number=account,

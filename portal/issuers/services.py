@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import hashlib
+import hmac
 import re
 import secrets
 from dataclasses import dataclass
@@ -17,12 +18,30 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.core import events, outbox
-from portal.core.auth import hash_password, verify_password
+from portal.core.auth import (
+    PasswordRefused,
+    change_password,
+    check_new_password,
+    hash_password,
+    throttle,
+    verify_password,
+)
 from portal.core.db import utcnow
 from portal.core.events import Actor
+from portal.core.formatting import local_time
 from portal.core.names import same_person
 from portal.core.outbox import OutboxKind, OutboxMessage, enqueue
-from portal.core.tokens import LinkError, LinkProblem, Purpose, make_token, mark_used, read_token
+from portal.core.sessions import password_stamp
+from portal.core.tokens import (
+    LinkError,
+    LinkProblem,
+    Purpose,
+    is_used,
+    make_token,
+    mark_used,
+    read_token,
+    verify_token,
+)
 from portal.issuers import register, signals
 from portal.issuers.models import Issuer, IssuerAgreement, IssuerUser
 from portal.issuers.states import IssuerAgreementAction, IssuerAgreementState, next_state
@@ -30,7 +49,8 @@ from portal.issuers.states import IssuerAgreementAction, IssuerAgreementState, n
 APPROVER_PATH = "/utstederavtale/"
 VERIFY_PATH = "/utsteder/bekreft-epost/"
 LOGIN_PATH = "/utsteder/logg-inn"
-MIN_PASSWORD_LENGTH = 10
+RESET_PATH = "/utsteder/nytt-passord/"
+FORGOT_PATH = "/utsteder/glemt-passord"
 
 
 def staff_actor(user: IssuerUser) -> Actor:
@@ -94,8 +114,10 @@ def create_issuer(sess: Session, *, org_number: str, admin_name: str, email: str
     not tell a stranger who has an account). A new user must confirm the e-mail address
     before logging in, unless ``verified`` (the operator's command)."""
     email = normalize_email(email)
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise SignupError("password", _l("Passordet må ha minst 10 tegn."))
+    try:
+        check_new_password(password, email=email)
+    except PasswordRefused as exc:
+        raise SignupError("password", exc.message) from None
     duplicate = None
     if sess.scalar(select(IssuerUser.id).where(IssuerUser.email == email)) is not None:
         duplicate = "email"
@@ -202,6 +224,138 @@ def authenticate(sess: Session, email: str, password: str) -> IssuerUser | None:
     user = sess.scalar(select(IssuerUser).where(IssuerUser.email == normalize_email(email)))
     if not verify_password(user.password_hash if user else None, password or ""):
         return None
+    return user
+
+
+# ---------------------------------------------------------------------------------------------
+# Passwords: a change by the logged-in user, and a new one through a link sent by e-mail
+# ---------------------------------------------------------------------------------------------
+
+def _reset_stamp(user: IssuerUser) -> str:
+    """A keyed digest of the password hash now (as the session stamp, shortened for the link): a
+    link made before a later change of password, by any means, no longer matches."""
+    return (password_stamp(user.password_hash) or "")[:16]
+
+
+def _send_password_changed(sess: Session, user: IssuerUser, how: str) -> OutboxMessage:
+    """Tell the account owner that the password was changed: no secret, and what to do if it was
+    not them."""
+    prefix = f"password-changed:{user.id}:"
+    n = outbox.count_caused(sess, prefix) + 1
+    forgot_url = current_app.config["PORTAL"]["BASE_URL"] + FORGOT_PATH
+    with force_locale("nb"):
+        subject = _("Passordet ditt er endret")
+        how_text = (_("Det ble gjort med en lenke for nytt passord sendt til denne adressen.") if how == "reset"
+                    else _("Det ble gjort av noen som var logget inn og kjente det gamle passordet."))
+        text = (_("Hei %(name)s,", name=user.name or user.email) + "\n\n"
+                + _("Passordet til brukeren %(email)s for %(issuer)s ble endret %(when)s (norsk tid).",
+                    email=user.email, issuer=user.issuer.name, when=local_time(utcnow())) + " " + how_text
+                + " " + _("Alle andre innlogginger med brukeren er avsluttet.") + "\n\n"
+                + _("Var det deg, trenger du ikke gjøre noe.") + "\n\n"
+                + _("Var det ikke deg, kan noen andre ha passordet ditt eller tilgang til e-posten din. "
+                    "Lag et nytt passord med en gang her: %(url)s – og sjekk at ingen andre kan lese "
+                    "e-posten din.", url=forgot_url))
+    return _mail(sess, prefix + str(n), user.email, subject, text, "password_changed", issuer_id=user.issuer_id)
+
+
+def change_own_password(sess: Session, user: IssuerUser, new_password: str) -> None:
+    """The logged-in user sets a new password (the caller has checked the current one): every
+    session of the account ends, and the owner gets an e-mail. PasswordRefused when the new
+    password breaks the rule; nothing changes then."""
+    check_new_password(new_password, email=user.email, current_hash=user.password_hash)
+    change_password(sess, user, new_password)
+    events.record(sess, staff_actor(user), "issuer_user", user.id, "password_changed",
+                  issuer_id=user.issuer_id, data={"how": "change"})
+    _send_password_changed(sess, user, "change")
+    sess.flush()
+
+
+def request_password_reset(sess: Session, email: str) -> OutboxMessage | None:
+    """E-mail a signed, single-use link for a new password when ``email`` has an account; nothing
+    otherwise. The caller answers the same either way (and the same work is done up to the
+    e-mail), so the answer does not tell who has an account."""
+    user = sess.scalar(select(IssuerUser).where(IssuerUser.email == normalize_email(email)))
+    token = make_token(Purpose.PASSWORD_RESET, {"u": user.id if user else 0,
+                                                "p": _reset_stamp(user) if user else ""})
+    if user is None:
+        return None
+    prefix = f"password-reset:{user.id}:"
+    n = outbox.count_caused(sess, prefix) + 1
+    url = current_app.config["PORTAL"]["BASE_URL"] + RESET_PATH + token
+    minutes = max(1, int(current_app.config["PORTAL"]["PASSWORD_RESET_LINK_MAX_AGE"]) // 60)
+    with force_locale("nb"):
+        subject = _("Lag et nytt passord")
+        text = (_("Hei %(name)s,", name=user.name or user.email) + "\n\n"
+                + _("Noen har bedt om å lage et nytt passord for brukeren %(email)s for %(issuer)s. "
+                    "Åpne lenken for å velge et nytt passord:", email=user.email, issuer=user.issuer.name)
+                + "\n\n" + url + "\n\n"
+                + _("Lenken gjelder i %(minutes)s minutter og kan brukes én gang. Den slutter også å virke "
+                    "hvis passordet blir endret på annen måte.", minutes=minutes) + "\n\n"
+                + _("Ba du ikke om dette, kan du se bort fra e-posten: passordet ditt er ikke endret."))
+    msg = _mail(sess, prefix + str(n), user.email, subject, text, "password_reset", issuer_id=user.issuer_id)
+    events.record(sess, staff_actor(user), "issuer_user", user.id, "password_reset_sent", issuer_id=user.issuer_id)
+    sess.flush()
+    return msg
+
+
+class PasswordLinkError(Exception):
+    """A link for a new password that cannot be used: ``problem`` is expired, used, invalid or
+    changed (the password was changed after the link was made)."""
+
+    def __init__(self, problem: str):
+        super().__init__(problem)
+        self.problem = problem
+
+
+def _reset_user(sess: Session, payload: dict) -> IssuerUser:
+    uid = payload.get("u")
+    user = sess.get(IssuerUser, uid) if isinstance(uid, int) and not isinstance(uid, bool) and uid > 0 else None
+    if user is None:
+        raise PasswordLinkError("invalid")
+    if not hmac.compare_digest(str(payload.get("p") or ""), _reset_stamp(user)):
+        raise PasswordLinkError("changed")
+    return user
+
+
+def check_reset_link(sess: Session, token: str) -> IssuerUser:
+    """The user a link for a new password is for, without using the link up (opening it only
+    shows the form: mail scanners open links too)."""
+    try:
+        link = verify_token(Purpose.PASSWORD_RESET, token)
+    except LinkError as exc:
+        raise PasswordLinkError(exc.problem.value) from None
+    if is_used(sess, link.jti):
+        raise PasswordLinkError(LinkProblem.USED.value)
+    return _reset_user(sess, link.payload)
+
+
+def reset_password(sess: Session, token: str, new_password: str) -> IssuerUser:
+    """Use a link for a new password once: the password is set, every session of the account
+    ends (nobody is logged in by it), the owner gets an e-mail, and an address not yet confirmed
+    counts as confirmed (the link proves the mailbox). PasswordLinkError when the link cannot be
+    used; PasswordRefused when the password breaks the rule (the link stays usable then)."""
+    try:
+        link = read_token(sess, Purpose.PASSWORD_RESET, token)
+    except LinkError as exc:
+        raise PasswordLinkError(exc.problem.value) from None
+    user = _reset_user(sess, link.payload)
+    check_new_password(new_password, email=user.email, current_hash=user.password_hash)
+    try:
+        mark_used(sess, Purpose.PASSWORD_RESET, link)
+    except LinkError:
+        raise PasswordLinkError(LinkProblem.USED.value) from None
+    change_password(sess, user, new_password)
+    # Earlier wrong guesses (often the owner's own) no longer hold the new password up.
+    throttle.clear(sess, "issuer", user.email)
+    actor = staff_actor(user)
+    if user.email_verified_at is None:
+        user.email_verified_at = utcnow()
+        events.record(sess, actor, "issuer_user", user.id, "email_verified", issuer_id=user.issuer_id,
+                      data={"by": "password_reset"})
+    events.record(sess, actor, "issuer_user", user.id, "password_changed", issuer_id=user.issuer_id,
+                  data={"how": "reset"})
+    _send_password_changed(sess, user, "reset")
+    sess.flush()
     return user
 
 

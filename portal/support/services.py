@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -25,9 +27,16 @@ from portal.agreements.states import AgreementState
 from portal.contacts.models import Contact
 from portal.contacts.rules import efaktura_blockers
 from portal.core import events, outbox, pagination
-from portal.core.auth import hash_password, verify_password
+from portal.core.auth import (
+    PasswordRefused,
+    change_password,
+    check_new_password,
+    hash_password,
+    verify_password,
+)
 from portal.core.db import utcnow
 from portal.core.events import Actor, Event
+from portal.core.formatting import local_time
 from portal.core.identifiers import (
     InvalidIdentifier,
     mask_mobile,
@@ -44,7 +53,6 @@ from portal.invoices.states import InvoiceState
 from portal.issuers.models import Issuer
 from portal.support.models import SupportAudit, SupportUser
 
-MIN_PASSWORD_LENGTH = 12
 SEARCH_LIMIT = 10
 AUDIT_PAGE_SIZE = 50
 TIMELINE_LIMIT = 200
@@ -90,12 +98,67 @@ def create_support_user(sess: Session, *, email: str, name: str, password: str) 
         raise SupportError("name", "the name is missing")
     if len(name) > 200:
         raise SupportError("name", "the name is longer than 200 characters")
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise SupportError("password", f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    _check_password_for_operator(password or "", email)
     if sess.scalar(select(SupportUser.id).where(func.lower(SupportUser.email) == email)) is not None:
         raise SupportError("duplicate", f"a support user with the e-mail {email} already exists")
     user = SupportUser(email=email, name=name, password_hash=hash_password(password))
     sess.add(user)
+    sess.flush()
+    return user
+
+
+def _check_password_for_operator(password: str, email: str) -> None:
+    """The staff password rule (portal.core.auth), its refusal in English for the command line."""
+    try:
+        check_new_password(password, email=email)
+    except PasswordRefused as exc:
+        with force_locale("en"):
+            raise SupportError("password", str(exc.message)) from None
+
+
+def _send_password_changed(sess: Session, user: SupportUser, how: str) -> OutboxMessage:
+    """Tell the support user the password was changed (no secret in it; what to do if not them)."""
+    prefix = f"support-password-changed:{user.id}:"
+    n = outbox.count_caused(sess, prefix) + 1
+    with force_locale("nb"):
+        subject = _("Passordet ditt i kundestøtte er endret")
+        how_text = (_("Det ble satt av en administrator.") if how == "admin"
+                    else _("Det ble gjort av noen som var logget inn og kjente det gamle passordet."))
+        text = (_("Hei %(name)s,", name=user.name or user.email) + "\n\n"
+                + _("Passordet til kundestøttebrukeren %(email)s ble endret %(when)s (norsk tid).",
+                    email=user.email, when=local_time(utcnow())) + " " + how_text + " "
+                + _("Alle andre innlogginger med brukeren er avsluttet.") + "\n\n"
+                + _("Var det deg, trenger du ikke gjøre noe.") + "\n\n"
+                + _("Var det ikke deg, si fra til den som administrerer kundestøttebrukerne med en gang, "
+                    "så de kan sette et nytt passord for deg."))
+    return outbox.enqueue(sess, OutboxKind.EMAIL, prefix + str(n),
+                          {"to": user.email, "subject": subject, "text": text,
+                           "purpose": "password_changed"})
+
+
+def change_own_password(sess: Session, user: SupportUser, new_password: str) -> None:
+    """The logged-in support user sets a new password (the caller has checked the current one):
+    every session of the account ends, and the owner gets an e-mail.
+    PasswordRefused when the new password breaks the rule; nothing changes then."""
+    check_new_password(new_password, email=user.email, current_hash=user.password_hash)
+    change_password(sess, user, new_password)
+    events.record(sess, actor_for(user), "support_user", user.id, "password_changed", data={"how": "change"})
+    _send_password_changed(sess, user, "change")
+    sess.flush()
+
+
+def set_password_by_admin(sess: Session, email: str, new_password: str) -> SupportUser:
+    """An administrator's reset (the command line): the support user with this e-mail gets a new
+    password, every session of the account ends, and the owner is told by e-mail. Raises
+    SupportError (code, one-line English message for the operator)."""
+    user = sess.scalar(select(SupportUser).where(func.lower(SupportUser.email) == (email or "").strip().lower()))
+    if user is None:
+        raise SupportError("unknown", f"there is no support user with the e-mail {email.strip()}")
+    _check_password_for_operator(new_password or "", user.email)
+    change_password(sess, user, new_password)
+    events.record(sess, Actor("system", None, "command line"), "support_user", user.id, "password_changed",
+                  data={"how": "admin"})
+    _send_password_changed(sess, user, "admin")
     sess.flush()
     return user
 

@@ -57,3 +57,33 @@ def test_issuer_sends_a_failed_invoice_again_after_fixing_the_contact(system, op
         assert time.monotonic() < deadline, "the invoice was not sent by e-mail"
         time.sleep(0.5)
         page.reload()
+
+
+def test_issuer_who_forgot_the_password_gets_back_in(system, open_page):
+    """"Glemt passord?" on the log-in page, the same answer for any address, a link by e-mail, a
+    new password, and a log-in with it."""
+    page = open_page()
+    issuer = steps.sign_up(page, system)
+    page.get_by_role("button", name="Logg ut").click()
+    page.goto(system.url("/utsteder/logg-inn"))
+    page.get_by_role("link", name="Glemt passord?").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Glemt passord")
+    check_a11y(page, "forgotten password")
+    page.get_by_label("E-post").fill(issuer.email)
+    page.get_by_role("button", name="Send lenke").click()
+    expect(page.locator("#password-forgot-sent")).to_contain_text("Hvis e-postadressen er registrert")
+    check_a11y(page, "forgotten password sent")
+    rows = steps.wait_for_mail(page, system, issuer.email, "email", count=2)
+    steps.open_message(page, rows)
+    page.goto(steps.link_in_message(page, "/utsteder/nytt-passord/"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Lag et nytt passord")
+    check_a11y(page, "new password")
+    new = "et-nytt-passord-fra-lenken"
+    page.get_by_label("Nytt passord").fill(new)
+    page.get_by_label("Gjenta det nye passordet").fill(new)
+    page.get_by_role("button", name="Lagre nytt passord").click()
+    expect(page.locator(".flashes")).to_contain_text("Logg inn med det nye passordet")
+    page.get_by_label("E-post").fill(issuer.email)
+    page.get_by_label("Passord", exact=True).fill(new)
+    page.get_by_role("button", name="Logg inn").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(issuer.name)

@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import AnyOf, DataRequired, EqualTo, Length, ValidationError
 
+from portal.core.auth import MIN_PASSWORD_LENGTH, PasswordRefused, check_new_password
 from portal.core.forms import PortalForm
 from portal.core.identifiers import InvalidIdentifier, validate_account_number, validate_org_number
 
@@ -59,11 +60,24 @@ class SignupForm(PortalForm):
                                  validators=[_optional_identifier(validate_account_number)])
     admin_name = StringField(_l("Ditt navn"), validators=[DataRequired(_l("Skriv navnet ditt.")), Length(max=200)])
     email = EmailField(_l("Din e-post"), validators=[DataRequired(_l("Skriv e-postadressen din.")), check_email])
-    password = PasswordField(_l("Passord"), description=_l("Minst 10 tegn."), validators=[
-        DataRequired(_l("Velg et passord.")), Length(min=10, message=_l("Passordet må ha minst 10 tegn."))])
+    password = PasswordField(_l("Passord"), description=_l("Minst %(num)s tegn.", num=MIN_PASSWORD_LENGTH),
+                             validators=[DataRequired(_l("Velg et passord.")), Length(max=500)])
     confirm = PasswordField(_l("Gjenta passordet"), validators=[
         DataRequired(_l("Skriv passordet en gang til.")),
         EqualTo("password", message=_l("Passordene er ikke like."))])
+
+    def validate_password(self, field) -> None:
+        try:
+            check_new_password(field.data or "", email=self.email.data)
+        except PasswordRefused as exc:
+            raise ValidationError(str(exc.message)) from None
+
+
+class ForgotPasswordForm(PortalForm):
+    """Asks only for the e-mail address the link goes to."""
+
+    email = EmailField(_l("E-post"), validators=[DataRequired(_l("Skriv e-postadressen du logger inn med.")),
+                                                 Length(max=254), check_email])
 
 
 class ApproverForm(PortalForm):

@@ -1,6 +1,8 @@
 """Issuer area: log-in, sign-up, dashboard, B2C activation, and the approver's link."""
 from __future__ import annotations
 
+import hashlib
+
 from flask import (
     Blueprint,
     abort,
@@ -14,6 +16,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.exceptions import TooManyRequests
 
 from portal.agreements import services as agreements
 from portal.areas.issuer.account_forms import (
@@ -22,20 +25,24 @@ from portal.areas.issuer.account_forms import (
     ApproverForm,
     CompanySettingsForm,
     ConfirmActivationForm,
+    ForgotPasswordForm,
     LoginForm,
     SignupForm,
 )
 from portal.bankid.client import current_consumer, logout_consumer
-from portal.core import db
+from portal.core import db, limits
 from portal.core.auth import (
     LoginRefused,
+    PasswordRefused,
     attempt_login,
+    check_current_password,
     end_staff_session,
     issuer_login_required,
     safe_next,
     start_staff_session,
 )
 from portal.core.db import utcnow
+from portal.core.forms import ChangePasswordForm, NewPasswordForm
 from portal.core.limits import limited
 from portal.invoices import queries
 from portal.issuers import services
@@ -157,6 +164,94 @@ def company():
         return redirect(url_for("issuers.company"))
     status = 422 if request.method == "POST" else 200
     return render_template("issuers/company.html", form=form, issuer=issuer), status
+
+
+# ---------------------------------------------------------------------------------------------
+# Passwords: change (logged in), and a new one through a link by e-mail (forgotten)
+# ---------------------------------------------------------------------------------------------
+
+@bp.route("/utsteder/passord", methods=["GET", "POST"])
+@limited("STAFF_LOGIN", methods=["POST"])
+@issuer_login_required
+def change_password():
+    """Current password, new password twice. Success ends every other session of the account and
+    gives this browser a fresh one."""
+    form = ChangePasswordForm(email=current_user.email)
+    status = 200
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        try:
+            check_current_password("issuer", user, form.current_password.data)
+            services.change_own_password(db.session, user, form.password.data)
+        except LoginRefused as refused:
+            form.current_password.errors = [*form.current_password.errors, refused.message]
+            status = refused.status
+        except PasswordRefused as refused:
+            db.session.rollback()
+            form.password.errors = [*form.password.errors, str(refused.message)]
+            status = 422
+        else:
+            start_staff_session(user)
+            flash(_("Passordet er endret. Andre steder du var logget inn, er du nå logget ut."), "success")
+            return redirect(url_for("issuers.company"))
+    elif request.method == "POST":
+        status = 422
+    return render_template("issuers/password_change.html", form=form), status
+
+
+@bp.route("/utsteder/glemt-passord", methods=["GET", "POST"])
+@limited("PASSWORD_RESET", methods=["POST"])
+def forgot_password():
+    """Asks for the e-mail address; the answer is the same whether it has an account or not."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        # Counted per e-mail address too, so nobody can fill one mailbox from many addresses.
+        per_email = hashlib.sha256(form.email.data.encode()).hexdigest()
+        limit = str(current_app.config["PORTAL"]["RATE_LIMIT_PASSWORD_RESET"])
+        verdict = limits.hit("PASSWORD_RESET", "email:" + per_email, limit, stats_when_allowed=False)
+        if not verdict.allowed:
+            raise TooManyRequests(retry_after=verdict.reset_seconds)
+        services.request_password_reset(db.session, form.email.data)
+        return redirect(url_for("issuers.forgot_password_sent"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("issuers/password_forgot.html", form=form), status
+
+
+@bp.get("/utsteder/glemt-passord/sendt")
+def forgot_password_sent():
+    return render_template("issuers/password_forgot_sent.html")
+
+
+def _reset_problem_page(problem: str):
+    status = 400 if problem == "invalid" else 410
+    return render_template("issuers/password_reset_problem.html", problem=problem), status
+
+
+@bp.route("/utsteder/nytt-passord/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    """GET only shows the form (mail scanners open links); POST sets the password and uses the
+    link up. Nobody is logged in by it: the new password is used at the log-in page."""
+    try:
+        user = services.check_reset_link(db.session, token)
+    except services.PasswordLinkError as exc:
+        return _reset_problem_page(exc.problem)
+    form = NewPasswordForm(email=user.email)
+    if form.validate_on_submit():
+        try:
+            services.reset_password(db.session, token, form.password.data)
+        except services.PasswordLinkError as exc:
+            db.session.rollback()
+            return _reset_problem_page(exc.problem)
+        except PasswordRefused as refused:
+            db.session.rollback()
+            form.password.errors = [*form.password.errors, str(refused.message)]
+        else:
+            if current_user.is_authenticated and current_user.get_id() == user.get_id():
+                end_staff_session()  # this browser's own session of the account ended with the change
+            flash(_("Passordet er endret. Logg inn med det nye passordet."), "success")
+            return redirect(url_for("issuers.login"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("issuers/password_reset.html", form=form, token=token, user=user), status
 
 
 # ---------------------------------------------------------------------------------------------

@@ -23,6 +23,9 @@ login_manager.login_message_category = "info"
 # create_app, since the account models live in the features above this package.
 user_loaders: dict[str, Callable[[int], object | None]] = {}
 
+# The one password rule for staff accounts (sign-up, the operator's commands, a change, a reset).
+MIN_PASSWORD_LENGTH = 12
+
 # A fixed hash to compare against when the e-mail is unknown, so that timing does
 # not reveal which addresses have accounts.
 _DUMMY_HASHES: dict[str, str] = {}
@@ -112,6 +115,28 @@ def change_password(sess, user, new_password: str) -> None:
     sess.flush()
 
 
+class PasswordRefused(Exception):
+    """A new password breaks the rule; ``message`` is for the person at the form."""
+
+    def __init__(self, message):
+        super().__init__(str(message))
+        self.message = message
+
+
+def check_new_password(new_password: str, *, email: str | None = None,
+                       current_hash: str | None = None) -> None:
+    """The rule for a new staff password, in one place: at least ``MIN_PASSWORD_LENGTH``
+    characters, not the account's e-mail address, and not the password it has now. Raises
+    PasswordRefused."""
+    new_password = new_password or ""
+    if len(new_password) < MIN_PASSWORD_LENGTH:
+        raise PasswordRefused(_l("Passordet må ha minst %(num)s tegn.", num=MIN_PASSWORD_LENGTH))
+    if email and new_password.strip().lower() == email.strip().lower():
+        raise PasswordRefused(_l("Passordet kan ikke være det samme som e-postadressen."))
+    if current_hash and verify_password(current_hash, new_password):
+        raise PasswordRefused(_l("Det nye passordet må være et annet enn det du har nå."))
+
+
 class LoginRefused(Exception):
     """The log-in did not go through; ``message`` is for the person at the form."""
 
@@ -138,6 +163,23 @@ def attempt_login(realm: str, authenticate, email: str, password: str):
         raise LoginRefused(_("E-postadressen eller passordet er feil. Prøv igjen."))
     throttle.clear(db.session, realm, email)
     return user
+
+
+def check_current_password(realm: str, user, password: str) -> None:
+    """A logged-in staff user confirms their password (before changing it). A wrong one counts
+    as a failed log-in of the account from this address, with the same growing delay, so the form
+    cannot be used to guess it. Raises LoginRefused (the message belongs at the field)."""
+    address = request.remote_addr or "unknown"
+    wait = throttle.wait_seconds(db.session, realm, user.email, address)
+    if wait:
+        raise LoginRefused(_("For mange mislykkede forsøk på kort tid fra denne enheten. Vent "
+                             "%(minutes)s minutt(er) og prøv igjen.", minutes=max(1, -(-wait // 60))),
+                           status=429)
+    if not verify_password(user.password_hash, password or ""):
+        throttle.record_failure(db.session, realm, user.email, address)
+        db.keep_changes_on_error()
+        raise LoginRefused(_("Passordet er feil. Skriv passordet du logger inn med i dag."))
+    throttle.clear(db.session, realm, user.email)
 
 
 def _kind_required(kind: str):
