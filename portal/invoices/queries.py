@@ -19,7 +19,6 @@ from portal.invoices.models import Invoice
 from portal.invoices.services import plan_route
 from portal.invoices.states import Channel, DocumentKind, InvoiceState
 
-
 ATTENTION_STATES = (InvoiceState.DRAFT, InvoiceState.HELD, InvoiceState.SENDING, InvoiceState.FAILED)
 
 
