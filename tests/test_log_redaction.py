@@ -36,6 +36,8 @@ def test_ordinary_numbers_stay_readable(harmless):
     ("GET /login/3f9a8b7c6d5e", "GET /login/[token]"),
     ('"POST /utsteder/nytt-passord/eyJ1IjoxfQ.aBc-1_x HTTP/1.1" 302',
      '"POST /utsteder/nytt-passord/[token] HTTP/1.1" 302'),
+    ('127.0.0.1 "GET /s/Xk3p9QaZ HTTP/1.1" 302', '127.0.0.1 "GET /s/[token] HTTP/1.1" 302'),
+    ('"GET /utsteder/sendte?status=held HTTP/1.1" 200', '"GET /utsteder/sendte?status=held HTTP/1.1" 200'),
     ("GET /utsteder/bekreft-epost/eyJ1IjoxfQ.sig?lang=en", "GET /utsteder/bekreft-epost/[token]?lang=en"),
     ("GET /utsteder/kontakter/?q=ola%40example.no&page=2", "GET /utsteder/kontakter/?q=[redacted]&page=2"),
     ("GET /kundestotte/?q=%2B4791234567", "GET /kundestotte/?q=[redacted]"),

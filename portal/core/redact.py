@@ -7,8 +7,8 @@ log. The filters here rewrite every log record that passes through them:
 * national identity numbers (11 digits, also written ``150585 21431``, ``150585-21431`` or
   ``15.05.85 21431``) become ``[fnr]``;
 * the token in a link path (``/samtykke/…``, ``/utstederavtale/…``, the staff links
-  ``/utsteder/bekreft-epost/…`` and ``/utsteder/nytt-passord/…``, the simulated BankID's
-  ``/login/…``) becomes ``[token]``;
+  ``/utsteder/bekreft-epost/…`` and ``/utsteder/nytt-passord/…``, the short consent link of the
+  SMS ``/s/…``, the simulated BankID's ``/login/…``) becomes ``[token]``;
 * in a query string, search terms (``q``), codes, states and hints become ``[redacted]``, and
   any other value that is an e-mail address or a phone number becomes ``[e-mail]``/``[phone]``.
 """
@@ -30,7 +30,7 @@ _NATIONAL_ID = re.compile(
 
 # Paths whose last segment is a secret: the consent link, the issuer approver link, the staff
 # e-mail confirmation and new-password links, and the simulated BankID's login transaction.
-TOKEN_PATHS = ("samtykke", "utstederavtale", "bekreft-epost", "nytt-passord", "login")
+TOKEN_PATHS = ("samtykke", "utstederavtale", "bekreft-epost", "nytt-passord", "login", "s")
 _TOKEN_PATH = re.compile(r"(/(?:" + "|".join(TOKEN_PATHS) + r")/)(?!\[token\])[^/?#\s\"']+")
 
 # Query parameters whose value is always hidden.
