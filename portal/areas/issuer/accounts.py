@@ -35,11 +35,11 @@ from portal.core.auth import (
     LoginRefused,
     PasswordRefused,
     attempt_login,
-    check_current_password,
     end_staff_session,
     issuer_login_required,
     safe_next,
     start_staff_session,
+    submit_password_change,
 )
 from portal.core.db import utcnow
 from portal.core.forms import ChangePasswordForm, NewPasswordForm
@@ -177,25 +177,10 @@ def change_password():
     """Current password, new password twice. Success ends every other session of the account and
     gives this browser a fresh one."""
     form = ChangePasswordForm(email=current_user.email)
-    status = 200
-    if form.validate_on_submit():
-        user = current_user._get_current_object()
-        try:
-            check_current_password("issuer", user, form.current_password.data)
-            services.change_own_password(db.session, user, form.password.data)
-        except LoginRefused as refused:
-            form.current_password.errors = [*form.current_password.errors, refused.message]
-            status = refused.status
-        except PasswordRefused as refused:
-            db.session.rollback()
-            form.password.errors = [*form.password.errors, str(refused.message)]
-            status = 422
-        else:
-            start_staff_session(user)
-            flash(_("Passordet er endret. Andre steder du var logget inn, er du nå logget ut."), "success")
-            return redirect(url_for("issuers.company"))
-    elif request.method == "POST":
-        status = 422
+    status = submit_password_change("issuer", form, services.change_own_password)
+    if status is None:
+        flash(_("Passordet er endret. Andre steder du var logget inn, er du nå logget ut."), "success")
+        return redirect(url_for("issuers.company"))
     return render_template("issuers/password_change.html", form=form), status
 
 

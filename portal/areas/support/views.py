@@ -10,12 +10,11 @@ from portal.areas.support.forms import ActionForm, LoginForm, SearchForm
 from portal.core import db
 from portal.core.auth import (
     LoginRefused,
-    PasswordRefused,
     attempt_login,
-    check_current_password,
     end_staff_session,
     safe_next,
     start_staff_session,
+    submit_password_change,
     support_login_required,
 )
 from portal.core.forms import ChangePasswordForm
@@ -97,25 +96,10 @@ def change_password():
     gives this browser a fresh one. A forgotten password is set by an administrator
     (``flask set-support-password``)."""
     form = ChangePasswordForm(email=current_user.email)
-    status = 200
-    if form.validate_on_submit():
-        user = current_user._get_current_object()
-        try:
-            check_current_password("support", user, form.current_password.data)
-            services.change_own_password(db.session, user, form.password.data)
-        except LoginRefused as refused:
-            form.current_password.errors = [*form.current_password.errors, refused.message]
-            status = refused.status
-        except PasswordRefused as refused:
-            db.session.rollback()
-            form.password.errors = [*form.password.errors, str(refused.message)]
-            status = 422
-        else:
-            start_staff_session(user)
-            flash(_("Passordet er endret. Andre steder du var logget inn, er du nå logget ut."), "success")
-            return redirect(url_for("support.search"))
-    elif request.method == "POST":
-        status = 422
+    status = submit_password_change("support", form, services.change_own_password)
+    if status is None:
+        flash(_("Passordet er endret. Andre steder du var logget inn, er du nå logget ut."), "success")
+        return redirect(url_for("support.search"))
     return render_template("support/password_change.html", form=form), status
 
 

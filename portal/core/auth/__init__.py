@@ -182,6 +182,28 @@ def check_current_password(realm: str, user, password: str) -> None:
     throttle.clear(db.session, realm, user.email)
 
 
+def submit_password_change(realm: str, form, change: Callable) -> int | None:
+    """The change-password form of a staff area, submitted: ``change(sess, user, new_password)``
+    is the area's own change (it ends every session of the account). Returns None when the
+    password was changed (this browser has a fresh session; the caller says so and redirects),
+    else the status to show the form again with its messages at the fields."""
+    if not form.validate_on_submit():
+        return 422 if request.method == "POST" else 200
+    user = current_user._get_current_object()
+    try:
+        check_current_password(realm, user, form.current_password.data)
+        change(db.session, user, form.password.data)
+    except LoginRefused as refused:
+        form.current_password.errors = [*form.current_password.errors, refused.message]
+        return refused.status
+    except PasswordRefused as refused:
+        db.session.rollback()
+        form.password.errors = [*form.password.errors, str(refused.message)]
+        return 422
+    start_staff_session(user)
+    return None
+
+
 def _kind_required(kind: str):
     def decorator(view):
         @functools.wraps(view)
