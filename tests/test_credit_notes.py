@@ -430,6 +430,10 @@ def test_amount_per_vat_rate_from_the_credit_page_then_the_rest_exactly(app, cli
     assert r.status_code == 422
     html = r.get_data(as_text=True)
     assert 'id="amount-25-error"' in html and "Høyst 10\u00a0000,00\u00a0kr kan krediteres med 25 % mva." in html
+    client.get(path + "?lang=en")  # an English reader gets the amount written the English way
+    r = post_form(path, {"action": "partial", "amount-25": "20 000", "reason": "Prisavslag"})
+    assert "At most NOK\u00a010,000.00 can be credited at 25 % VAT." in r.get_data(as_text=True)
+    client.get(path + "?lang=nb")
     r = post_form(path, {"action": "partial", "amount-25": "1 250", "reason": "Prisavslag"})
     assert r.status_code == 302
     with app.app_context():

@@ -22,6 +22,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -157,7 +158,8 @@ def _amount_lines(by_rate: dict[int, RateLeft], amounts: dict[int, int], descrip
         if amount == 0:
             continue
         if amount > left.total_ore:
-            errors[key] = str(MSG_RATE_TOO_MUCH) % {"max": format_money(left.total_ore, "nb"), "rate": rate}
+            errors[key] = str(MSG_RATE_TOO_MUCH) % {"max": format_money(left.total_ore, "en" if _english() else "nb"),
+                                                      "rate": rate}
             too_much = True
             continue
         if amount == left.total_ore:  # the rest at this rate: exactly what is left of base and VAT
@@ -227,8 +229,14 @@ def _check_reason(reason: str, *, required: bool) -> dict[str, str]:
     return {}
 
 
+def _english() -> bool:
+    """Whether the reader's language writes decimals with a point (English) rather than a comma."""
+    return str(get_locale() or "nb") == "en"
+
+
 def _format_quantity(q: Decimal) -> str:
-    return f"{q.normalize():f}".replace(".", ",")
+    text = f"{q.normalize():f}"
+    return text if _english() else text.replace(".", ",")
 
 
 def _credit_lines(left: list[Remaining], chosen: list[CreditLine] | None,
