@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import threading
 import time
 from decimal import Decimal
@@ -183,7 +184,11 @@ def test_sent_documents_show_credit_notes_distinctly_with_a_type_filter_and_sign
     assert by_number["5001"][3] == "10600,00" and by_number["5001"][-2:] == ["Faktura", ""]
     # the dashboard counts the invoice as one delivered invoice, and the credit note on its own
     board = client.get("/utsteder/").get_data(as_text=True)
-    assert 'id="count-delivered"><a href="/utsteder/sendte?status=delivered&amp;type=faktura">1</a>' in board
+    delivered = re.search(r'id="count-delivered"><a href="([^"]+)">(\d+)</a>', board)
+    assert delivered and delivered.group(2) == "1"  # delivered in the last 30 days
+    # the card's link lists those invoices: delivered, invoices only, issued within the 30 days
+    listed = client.get(delivered.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert "fra=" in delivered.group(1) and listed.count('<th scope="row">') == 1 and ">5001<" in listed
     assert 'id="count-credit-notes"' in board and "Kreditert til sammen 200,00\u00a0kr" in board
 
 

@@ -15,6 +15,7 @@ from portal.agreements.states import AgreementState
 from portal.contacts.models import Contact, ContactKind
 from portal.contacts.rules import efaktura_blockers
 from portal.core import pagination
+from portal.core.formatting import OSLO
 from portal.invoices.models import Invoice
 from portal.invoices.services import plan_route
 from portal.invoices.states import Channel, DocumentKind, InvoiceState
@@ -166,6 +167,7 @@ class Dashboard:
     failed: int
     unreachable: int  # private persons with neither e-mail nor a full postal address
     answers: list  # recent declines and stops: (ConsentReceipt, Contact)
+    since: dt.date  # the first day counted (Oslo time): Sent documents from this issue date on
 
     @property
     def delivered(self) -> int:
@@ -209,7 +211,8 @@ def dashboard(sess: Session, issuer_id: int, now: dt.datetime) -> Dashboard:
         .where(EFakturaAgreement.issuer_id == issuer_id, ConsentReceipt.decided_at >= since,
                ConsentReceipt.decision.in_(("decline", "stop")))
         .order_by(ConsentReceipt.decided_at.desc(), ConsentReceipt.id.desc()).limit(10)))
-    return Dashboard(DASHBOARD_DAYS, funnel, channels, failed, unreachable, answers)
+    return Dashboard(DASHBOARD_DAYS, funnel, channels, failed, unreachable, answers,
+                     since.astimezone(OSLO).date())
 
 
 # --- reachability, as the API reports it ---------------------------------------------------

@@ -580,6 +580,12 @@ def number_taken(sess: Session, issuer_id: int, number: str) -> bool:
                                                       Invoice.number == number)) is not None
 
 
+def number_taken_message(sess: Session, issuer_id: int, number: str) -> str:
+    """What the issuer is told when ``number`` is in use: the number and the next free one."""
+    return str(_l("Fakturanummeret %(number)s er allerede brukt. Neste ledige er %(free)s.",
+                  number=number, free=next_invoice_number(sess, issuer_id)))
+
+
 def generated_kid(contact: Contact, number: str) -> str:
     """MOD10 KID from the customer number and the invoice number (digits only)."""
     customer = re.sub(r"[^0-9]", "", contact.customer_number) or str(contact.id)

@@ -344,8 +344,7 @@ def create_invoice_from(body: schemas.InvoiceIn, *, source=None) -> Invoice:
         errors.append(field_error("contact_id", _("Kontakten finnes ikke.")))
     number = (body.number or "").strip() or services.next_invoice_number(db.session, issuer.id)
     if services.number_taken(db.session, issuer.id, number):
-        errors.append(field_error("number", _("Fakturanummeret %(number)s er allerede brukt. Neste ledige er %(free)s.",
-                                              number=number, free=services.next_invoice_number(db.session, issuer.id))))
+        errors.append(field_error("number", services.number_taken_message(db.session, issuer.id, number)))
     issue_date = body.issue_date or dt.datetime.now(OSLO).date()
     if body.due_date < issue_date:
         errors.append(field_error("due_date", _("Forfallsdatoen kan ikke være før fakturadatoen.")))
@@ -382,9 +381,8 @@ def create_invoice_from(body: schemas.InvoiceIn, *, source=None) -> Invoice:
                                        due_date=body.due_date, kid=kid, account_number=account, lines=lines,
                                        actor=_actor(g.api_credential))
     except services.NumberTaken:
-        raise validation_problem([field_error("number", _(
-            "Fakturanummeret %(number)s er allerede brukt. Neste ledige er %(free)s.",
-            number=number, free=services.next_invoice_number(db.session, issuer.id)))]) from None
+        raise validation_problem([field_error("number", services.number_taken_message(
+            db.session, issuer.id, number))]) from None
     except services.InvoiceInputError as exc:
         raise validation_problem([field_error(k, v) for k, v in exc.errors.items()]) from None
 

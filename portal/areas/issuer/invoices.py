@@ -51,9 +51,7 @@ def _today() -> dt.date:
 
 
 def _number_used(form, issuer, number: str) -> None:
-    form.number.errors = list(form.number.errors) + [
-        _("Fakturanummeret %(number)s er allerede brukt. Neste ledige er %(free)s.",
-          number=number, free=services.next_invoice_number(db.session, issuer.id))]
+    form.number.errors = list(form.number.errors) + [services.number_taken_message(db.session, issuer.id, number)]
 
 
 def _input_errors(form, errors: dict[str, str]) -> None:
@@ -154,9 +152,7 @@ def edit(invoice_id: int):
     if form.validate_on_submit():
         number = form.number.data.strip()
         if number != inv.number and services.number_taken(db.session, issuer.id, number):
-            form.number.errors = list(form.number.errors) + [
-                _("Fakturanummeret %(number)s er allerede brukt. Neste ledige er %(free)s.",
-                  number=number, free=services.next_invoice_number(db.session, issuer.id))]
+            _number_used(form, issuer, number)
         else:
             try:
                 kid = form.kid.data or services.generated_kid(contact, number)
